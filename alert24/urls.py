@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Alert24 administration"
+admin.site.site_title = "Alert24 admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+]

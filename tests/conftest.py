@@ -1,0 +1,39 @@
+import pytest
+
+from accounts.models import Organization, OrganizationMember, User
+from accounts.roles import Role
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, **fields) -> User:
+        email = email or f"user{next(counter)}@example.com"
+        return User.objects.create_user(email, "correct horse battery", **fields)
+
+    return make
+
+
+@pytest.fixture
+def org_a(db) -> Organization:
+    return Organization.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def org_b(db) -> Organization:
+    return Organization.objects.create(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def admin_a(make_user, org_a) -> User:
+    user = make_user("admin-a@example.com")
+    OrganizationMember.objects.create(organization=org_a, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def admin_b(make_user, org_b) -> User:
+    user = make_user("admin-b@example.com")
+    OrganizationMember.objects.create(organization=org_b, user=user, role=Role.ADMIN)
+    return user
