@@ -541,7 +541,12 @@ class Incident(OrganizationScopedModel):
         related_name="assigned_incidents",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_column="created_by",  # the seed's name: its verbatim INSERT uses it
     )
     triggered_at = models.DateTimeField(db_default=Now())
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -588,6 +593,16 @@ class Incident(OrganizationScopedModel):
                 fields=["organization", "-created_at"],
                 condition=~Q(status="resolved"),
                 name="incidents_open_by_org_idx",
+            ),
+            models.Index(
+                fields=["acknowledged_at"],
+                condition=Q(status="acknowledged"),
+                name="incidents_acknowledged_idx",
+            ),
+            models.Index(
+                fields=["triggered_at"],
+                condition=~Q(status="resolved"),
+                name="incidents_open_age_idx",
             ),
             models.Index(fields=["organization", "-created_at"], name="incidents_org_created_idx"),
             models.Index(fields=["service", "-created_at"], name="incidents_service_idx"),
@@ -674,7 +689,13 @@ class IncidentEscalation(OrganizationScopedModel):
         max_length=16, choices=Status.choices, default=Status.PENDING, db_default="pending"
     )
     current_level = models.PositiveSmallIntegerField(default=0, db_default=0)
-    loop = models.PositiveSmallIntegerField(default=0, db_default=0)
+    repetition = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="Which run of the policy (0 = first; see repeat_count)."
+    )
+    cycle = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Bumped when the escalation restarts (re-trigger)."
+    )
+    handoffs = models.PositiveSmallIntegerField(default=0, db_default=0)
     next_escalation_at = models.DateTimeField(db_default=Now())
     last_escalated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -707,8 +728,9 @@ class IncidentNotification(OrganizationScopedModel):
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notifications")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    cycle = models.IntegerField(default=0, db_default=0)
     escalation_level = models.SmallIntegerField(default=0, db_default=0)
-    loop = models.SmallIntegerField(default=0, db_default=0)
+    repetition = models.SmallIntegerField(default=0, db_default=0)
     reason = models.CharField(max_length=32, default="escalation", db_default="escalation")
     urgency = models.CharField(max_length=8, default="high", db_default="high")
     status = models.CharField(
@@ -721,7 +743,7 @@ class IncidentNotification(OrganizationScopedModel):
         db_table = "incident_notifications"
         constraints = [
             models.UniqueConstraint(
-                fields=["incident", "user", "reason", "escalation_level", "loop"],
+                fields=["incident", "user", "reason", "cycle", "escalation_level", "repetition"],
                 name="incident_notifications_once_per_step",
             ),
         ]

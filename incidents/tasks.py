@@ -1,0 +1,17 @@
+"""Celery entry points for incident response; each calls a plain function."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from incidents import engine
+
+
+@shared_task(name="incidents.run_escalation_sweep", ignore_result=True)
+def run_escalation_sweep() -> dict[str, int]:
+    return engine.sweep()
+
+
+@shared_task(name="incidents.deliver_notification", ignore_result=True, acks_late=True)
+def deliver_notification(notification_id: str) -> None:
+    engine.deliver(notification_id)
