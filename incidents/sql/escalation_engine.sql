@@ -17,8 +17,12 @@ $$;
 CREATE OR REPLACE FUNCTION escalation_targets_users(
     p_organization_id uuid, p_targets jsonb, p_at timestamptz DEFAULT now()
 ) RETURNS uuid[]
-LANGUAGE sql STABLE AS $$
-    SELECT COALESCE(array_agg(DISTINCT candidate.user_id), '{}')
+-- PL/pgSQL rather than SQL so its plan is cached across the sweep's many calls.
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    result uuid[];
+BEGIN
+    SELECT COALESCE(array_agg(DISTINCT candidate.user_id), '{}') INTO result
     FROM (
         SELECT (t->>'id')::uuid AS user_id
         FROM jsonb_array_elements(COALESCE(p_targets, '[]'::jsonb)) t
@@ -34,7 +38,9 @@ LANGUAGE sql STABLE AS $$
         WHERE t->>'type' = 'team'
     ) candidate
     JOIN users u ON u.id = candidate.user_id AND u.is_active
-    JOIN organization_members m ON m.user_id = u.id AND m.organization_id = p_organization_id
+    JOIN organization_members m ON m.user_id = u.id AND m.organization_id = p_organization_id;
+    RETURN result;
+END
 $$;
 
 -- Advance every due escalation by one step. Safe to run from any number of workers at once:
@@ -55,7 +61,6 @@ DECLARE
     lap integer;
     handoff_count integer;
     recipients uuid[];
-    recipient uuid;
     processed integer := 0;
 BEGIN
     FOR esc IN
@@ -124,14 +129,12 @@ BEGIN
                 CONTINUE;
             END IF;
 
-            FOREACH recipient IN ARRAY recipients LOOP
-                INSERT INTO incident_notifications (organization_id, incident_id, user_id,
-                                                    reason, cycle, escalation_level, repetition,
-                                                    urgency)
-                VALUES (esc.organization_id, esc.incident_id, recipient, 'escalation',
-                        esc.cycle, level, lap, inc.urgency)
-                ON CONFLICT DO NOTHING;
-            END LOOP;
+            INSERT INTO incident_notifications (organization_id, incident_id, user_id, reason,
+                                                cycle, escalation_level, repetition, urgency)
+            SELECT esc.organization_id, esc.incident_id, recipient, 'escalation', esc.cycle,
+                   level, lap, inc.urgency
+            FROM unnest(recipients) AS recipient
+            ON CONFLICT DO NOTHING;
             INSERT INTO incident_updates (organization_id, incident_id, update_type, message,
                                           metadata)
             VALUES (esc.organization_id, esc.incident_id, 'escalation',
