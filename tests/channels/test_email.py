@@ -155,5 +155,3 @@ def test_hanging_smtp_server_times_out(channel_settings, message):
         elapsed = time.monotonic() - started
     assert (result.status, result.retryable) == ("failed", True)
     assert elapsed < 3
-
-
