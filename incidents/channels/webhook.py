@@ -41,7 +41,11 @@ def verify(
     tolerance: int = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> bool:
-    """For receivers: the signature matches and the timestamp is within ``tolerance`` s."""
+    """For receivers: the signature matches and the timestamp is within ``tolerance`` s.
+
+    The age check is what stops a captured request from being replayed later; ``tolerance=0``
+    turns it off (only for re-verifying stored requests). Comparison is constant-time.
+    """
     try:
         age = abs((time.time() if now is None else now) - int(timestamp))
     except (TypeError, ValueError):
