@@ -163,6 +163,12 @@ PUSHER_APP_ID = env.str("PUSHER_APP_ID", default="")
 PUSHER_KEY = env.str("PUSHER_KEY", default="")
 PUSHER_SECRET = env.str("PUSHER_SECRET", default="")
 PUSHER_CLUSTER = env.str("PUSHER_CLUSTER", default="mt1")
+# Notification channels (incidents.channels): seconds per network phase of one delivery;
+# whether webhook/Slack/Teams/Apprise targets may be private/loopback addresses (self-hosted
+# receivers); and a Twilio API base URL for a local stand-in (tests only, unset in production).
+NOTIFICATION_HTTP_TIMEOUT = env.float("NOTIFICATION_HTTP_TIMEOUT", default=10.0)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 
 
 # --- Celery ------------------------------------------------------------------------------
