@@ -66,6 +66,7 @@ def describe_certificate(
         "not_before": cert.not_valid_before_utc.isoformat(),
         "not_after": not_after.isoformat(),
         "days_left": math.floor(seconds_left / 86400),
+        "seconds_left": math.floor(seconds_left),
         "expired": seconds_left <= 0,
         "self_signed": cert.subject == cert.issuer,
         "san_dns": dns_names,
@@ -83,8 +84,8 @@ def expiry_status(
     """Status and reason from the days left: expired/critical → down, warn → degraded."""
     days = info["days_left"]
     if info["expired"]:
-        ago = -days
-        when = "today" if ago <= 1 else f"{ago} days ago"
+        ago = -info["seconds_left"] // 86400
+        when = "today" if ago < 1 else "1 day ago" if ago == 1 else f"{ago} days ago"
         return "down", f"certificate expired {when} ({info['not_after'][:10]})"
     text = f"certificate expires in {_days(days)}"
     if critical_days is not None and days < critical_days:

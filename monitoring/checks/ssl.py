@@ -14,6 +14,10 @@ from monitoring.checks.tcp import connect_error_reason
 from monitoring.targets import vet_target
 
 
+class HandshakeTimeout(Exception):
+    """TCP connected but the TLS handshake never completed (not TLS, or stalled)."""
+
+
 def _context(verify: bool, cafile: str | None) -> ssl.SSLContext:
     if not verify:
         context = ssl.create_default_context()
@@ -28,12 +32,19 @@ async def _handshake(
 ) -> tuple[bytes, dict[str, Any], float]:
     """TLS handshake on the vetted IP (the name only goes into SNI and verification)."""
     start = time.perf_counter()
-    _reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(
-            ip, port, ssl=context, server_hostname=server_name, ssl_handshake_timeout=timeout_s
-        ),
-        timeout_s,
-    )
+    _reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout_s)
+    remaining = max(0.05, timeout_s - (time.perf_counter() - start))
+    try:
+        await asyncio.wait_for(
+            writer.start_tls(context, server_hostname=server_name, ssl_handshake_timeout=remaining),
+            remaining,
+        )
+    except TimeoutError as exc:
+        writer.transport.abort()
+        raise HandshakeTimeout from exc
+    except BaseException:
+        writer.transport.abort()
+        raise
     seconds = time.perf_counter() - start
     try:
         ssl_object = writer.get_extra_info("ssl_object")
@@ -94,6 +105,12 @@ async def check_ssl(
                     f"(details unavailable: {retry_error})",
                     details={"resolved_ip": ip, "port": port, "verify_error": verify_error},
                 )
+        except HandshakeTimeout:
+            return CheckResult(
+                "down",
+                f"TLS handshake with {ip}:{port} timed out (is this port serving TLS?)",
+                details={"resolved_ip": ip, "port": port},
+            )
         except ssl.SSLError as exc:
             reason = (exc.reason or str(exc)).replace("_", " ").lower()
             return CheckResult(

@@ -66,6 +66,7 @@ class HTTPTestServer:
 
     def __init__(self) -> None:
         self.big_bytes_sent = 0
+        self.requests = 0
         self.last_request: dict[str, Any] = {}
         self.routes: dict[str, Callable[..., Awaitable[None]]] = {
             "/ok": self.ok,
@@ -83,6 +84,7 @@ class HTTPTestServer:
         }
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.requests += 1
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             lines = head.decode("latin-1").split("\r\n")
