@@ -61,8 +61,9 @@ def on_call_user_id(
     schedule: OnCallSchedule | uuid.UUID | str, at: dt.datetime | None = None
 ) -> uuid.UUID | None:
     """The id of whoever is on call for ``schedule`` at ``at`` (default: now), or None."""
+    params = [_pk(schedule), _aware(at or timezone.now())]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT on_call_user(%s, %s)", [_pk(schedule), _aware(at or timezone.now())])
+        cursor.execute("SELECT on_call_user(%s, %s)", params)
         return cursor.fetchone()[0]
 
 
