@@ -8,7 +8,10 @@
 --     DST. The turn index comes from naive local timestamps:
 --       k = floor(epoch(local(at) - local(rotation_start)) / (days * 86400)).
 --     Hour rotations are exact elapsed time: k = floor(epoch(at - rotation_start) / (h * 3600)).
---     The member is the (k mod count)-th by position.
+--     The member is the (k mod count)-th by position. (Consequence of the naive local
+--     clock: a hand-off placed inside a fall-back hour, e.g. 02:30 Berlin on 25 October,
+--     happens at 02:30 CEST, reverts when the clock goes back to 02:00 and happens again
+--     at 02:30 CET. schedule_shifts reports exactly that; 09:00-style hand-offs never hit it.)
 --   * A layer with restrictions applies only inside at least one of them, judged on the
 --     local wall clock (daily: from start_time for duration; weekly: from ISO weekday +
 --     start_time for duration, wrapping at the end of the day / week).
