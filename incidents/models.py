@@ -368,6 +368,12 @@ class ScheduleLayer(OrganizationScopedModel):
     def __str__(self) -> str:
         return f"{self.schedule}: {self.name}"
 
+    def clean(self) -> None:
+        # The CHECK constraint's error names no field; say which one to fix.
+        super().clean()
+        if self.end_at and self.rotation_start and self.end_at <= self.rotation_start:
+            raise ValidationError({"end_at": "The layer must end after its rotation starts."})
+
 
 class ScheduleLayerMember(OrganizationScopedModel):
     layer = models.ForeignKey(ScheduleLayer, on_delete=models.CASCADE, related_name="memberships")
@@ -447,6 +453,12 @@ class ScheduleOverride(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.user} covers {self.schedule} {self.start_at:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        # The CHECK constraint's error names no field; say which one to fix.
+        super().clean()
+        if self.start_at and self.end_at and self.end_at <= self.start_at:
+            raise ValidationError({"end_at": "An override must end after it starts."})
 
 
 class NotificationRule(OrganizationScopedModel):

@@ -2,16 +2,6 @@
 -- Celery beat calls process_incident_timeouts() and process_pending_escalations() every few
 -- seconds (incidents/tasks.py); both are also callable verbatim from psql.
 
--- Until the on-call functions exist (incidents/sql/oncall.sql), a stand-in that knows nobody.
-DO $$
-BEGIN
-    IF to_regprocedure('on_call_user(uuid, timestamptz)') IS NULL THEN
-        CREATE FUNCTION on_call_user(p_schedule_id uuid, p_at timestamptz) RETURNS uuid
-        LANGUAGE sql STABLE AS 'SELECT NULL::uuid';
-    END IF;
-END
-$$;
-
 -- Who a level's targets mean right now: users directly, whoever is on call in a schedule,
 -- every member of a team; only active users who still belong to the organization.
 CREATE OR REPLACE FUNCTION escalation_targets_users(
