@@ -235,6 +235,7 @@ class UserContactMethod(UUIDModel):
         VOICE = "voice", "Voice call"
         SLACK = "slack", "Slack"
         TEAMS = "teams", "Microsoft Teams"
+        APPRISE = "apprise", "Apprise URL (Telegram, Discord, ntfy, Pushover, …)"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="contact_methods")
     method_type = models.CharField(max_length=16, choices=MethodType.choices)
@@ -256,7 +257,7 @@ class UserContactMethod(UUIDModel):
                 violation_error_message="This contact method already exists.",
             ),
             models.CheckConstraint(
-                condition=Q(method_type__in=["email", "sms", "voice", "slack", "teams"]),
+                condition=Q(method_type__in=["email", "sms", "voice", "slack", "teams", "apprise"]),
                 name="user_contact_methods_type_valid",
             ),
             # The database refuses what validation refuses, for raw SQL writers too.
@@ -358,6 +359,17 @@ class UserNotificationPreference(UUIDModel):
             inside, day = now < end, local.date() - dt.timedelta(days=1)
         days = self.quiet_hours_weekdays
         return inside and (not days or day.isoweekday() in days)
+
+    def quiet_hours_over(self, at: dt.datetime) -> dt.datetime:
+        """When the quiet hours holding ``at`` end (``at`` itself if it is not held)."""
+        if not self.in_quiet_hours(at):
+            return at
+        zone = self.user.zone
+        local = at.astimezone(zone)
+        end_day = local.date()
+        if self.quiet_hours_start > self.quiet_hours_end and local.time() >= self.quiet_hours_start:
+            end_day += dt.timedelta(days=1)
+        return dt.datetime.combine(end_day, self.quiet_hours_end, tzinfo=zone)
 
 
 class UserActivityLog(OrganizationScopedModel):

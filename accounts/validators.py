@@ -38,10 +38,22 @@ def validate_https_url(value: str) -> None:
     URLValidator(schemes=["https"])(value)
 
 
+def validate_apprise_url(value: str) -> None:
+    """An Apprise URL names its service by scheme (``tgram://``, ``ntfys://``, ...)."""
+    import apprise
+
+    if "://" not in (value or "") or apprise.Apprise.instantiate(value) is None:
+        raise ValidationError(
+            "Enter an Apprise URL this server supports, e.g. ntfys://ntfy.sh/my-topic.",
+            code="invalid_apprise_url",
+        )
+
+
 CONTACT_VALIDATORS = {
     "email": validate_email,
     "sms": validate_e164,
     "voice": validate_e164,
     "slack": validate_https_url,
     "teams": validate_https_url,
+    "apprise": validate_apprise_url,
 }

@@ -99,6 +99,22 @@ def _set_scope(cursor, role: str, organization_id, user_id) -> None:
     )
 
 
+@contextmanager
+def system_scope() -> Iterator[None]:
+    """Run the enclosed queries as the schema owner, across organizations (RLS bypassed).
+
+    The narrow path for requests that are not a member's: an e-mailed one-click link, a
+    Twilio webhook. Use it only to find which organization (and person) such a request is
+    about, then act inside :func:`organization_scope`.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, session_user")
+        previous_role, owner = cursor.fetchone()
+        cursor.execute(f"SET LOCAL ROLE {_quote(owner)}")
+        yield
+        cursor.execute(f"SET LOCAL ROLE {_quote(previous_role)}")
+
+
 class OrganizationMiddleware:
     """Chooses the request's active organization and runs the rest of the request under RLS.
 

@@ -6,6 +6,6 @@ admin.site.site_title = "Alert24 admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("oncall/", include("incidents.urls")),
+    path("", include("incidents.urls")),
     path("", include("accounts.urls")),
 ]

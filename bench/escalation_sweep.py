@@ -33,6 +33,7 @@ def main() -> None:
         )
         for n in range(args.users_per_level):
             user = User.objects.create_user(f"l{level}u{n}@example.com", None)
+            user.contact_methods.create(method_type="email", value=user.email)
             OrganizationMember.objects.create(organization=organization, user=user)
             EscalationTarget.objects.create(
                 organization=organization, rule=rule, target_type="user", user=user

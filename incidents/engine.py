@@ -11,21 +11,19 @@ again — and never loses it.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentNotification, IncidentUpdate
-
-log = logging.getLogger(__name__)
+from incidents import delivery
+from incidents.models import IncidentNotification
 
 DISPATCH_BATCH = 500
 REDISPATCH_AFTER = dt.timedelta(minutes=2)
 
 
 def sweep() -> dict[str, int]:
-    """One engine tick: timeouts, due escalations, then dispatch of queued pages."""
+    """One engine tick: timeouts, due escalations, pages to delivery, retries due."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT process_incident_timeouts()")
         timeouts = cursor.fetchone()[0]
@@ -33,7 +31,16 @@ def sweep() -> dict[str, int]:
         cursor.execute("SELECT process_pending_escalations()")
         escalations = cursor.fetchone()[0]
     dispatched = dispatch()
-    return {"timeouts": timeouts, "escalations": escalations, "dispatched": dispatched}
+    reaped = delivery.reap_abandoned_claims()
+    retries = delivery.due_rows()
+    _enqueue_sends(retries)
+    return {
+        "timeouts": timeouts,
+        "escalations": escalations,
+        "dispatched": dispatched,
+        "reaped": reaped,
+        "sends": len(retries),
+    }
 
 
 def dispatch() -> int:
@@ -67,30 +74,12 @@ def dispatch() -> int:
 
 
 def deliver(notification_id: str) -> None:
-    """Deliver one page. Until channels exist this records that delivery is not configured."""
-    with transaction.atomic():
-        notification = (
-            IncidentNotification.objects.select_for_update(skip_locked=True)
-            .select_related("incident", "user")
-            .filter(pk=notification_id, status=IncidentNotification.Status.DISPATCHED)
-            .first()
-        )
-        if notification is None:
-            return  # already delivered or cancelled, or another worker has it
-        if (
-            notification.reason == "escalation"
-            and notification.incident.status != Incident.Status.TRIGGERED
-        ):
-            notification.status = IncidentNotification.Status.CANCELLED
-            notification.save(update_fields=["status"])
-            return
-        IncidentUpdate.objects.create(
-            organization_id=notification.organization_id,
-            incident=notification.incident,
-            update_type=IncidentUpdate.Kind.NOTIFICATION,
-            message=f"Notification to {notification.user}: no delivery channel configured",
-            user=notification.user,
-            metadata={"notification": str(notification.pk), "status": "skipped"},
-        )
-        notification.status = IncidentNotification.Status.DONE
-        notification.save(update_fields=["status"])
+    """Expand one page into delivery rows and send those due now."""
+    _enqueue_sends(delivery.expand_page(notification_id))
+
+
+def _enqueue_sends(history_ids: list[str]) -> None:
+    from incidents.tasks import send_notification
+
+    for history_id in history_ids:
+        send_notification.apply_async(args=[history_id], queue="notifications")

@@ -767,3 +767,88 @@ class IncidentNotification(OrganizationScopedModel):
             ),
             models.Index(fields=["user"], name="notifications_user_idx"),
         ]
+
+
+class NotificationHistory(OrganizationScopedModel):
+    """One delivery attempt to one target on one channel, kept whatever happened.
+
+    ``idempotency_key`` makes a page a single row however often delivery is retried or a
+    task is redelivered; the ``sending`` status is claimed and committed before the provider
+    is called, so a worker killed mid-call never causes a second SMS (see delivery.py).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (not configured or no contact method)"
+        CANCELLED = "cancelled", "Cancelled (acknowledged or resolved first)"
+
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    page = models.ForeignKey(
+        IncidentNotification,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact_method = models.ForeignKey(
+        "accounts.UserContactMethod",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    channel = models.CharField(max_length=16)
+    target = models.CharField(max_length=500, blank=True, default="", db_default="")
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_default="queued"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(db_default=Now())
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=200, blank=True, default="", db_default="")
+    error = models.TextField(blank=True, default="", db_default="")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "notification_history"
+        ordering = ["-created_at"]
+        verbose_name_plural = "notification history"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "sending", "sent", "delivered", "failed", "skipped", "cancelled"]),
+                name="notification_history_status_valid",
+            ),
+        ]  # fmt: skip
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="queued"),
+                name="notification_history_due_idx",
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(status="sending"),
+                name="notif_history_sending_idx",
+            ),
+            models.Index(fields=["incident", "created_at"], name="notif_history_incident_idx"),
+            models.Index(fields=["organization", "created_at"], name="notif_history_org_idx"),
+            models.Index(fields=["page"], name="notif_history_page_idx"),
+            models.Index(fields=["user"], name="notif_history_user_idx"),
+            models.Index(fields=["target", "-created_at"], name="notif_history_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.target}: {self.status}"

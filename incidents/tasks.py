@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from incidents import engine
+from incidents import delivery, engine
 
 
 @shared_task(name="incidents.run_escalation_sweep", ignore_result=True)
@@ -15,3 +15,8 @@ def run_escalation_sweep() -> dict[str, int]:
 @shared_task(name="incidents.deliver_notification", ignore_result=True, acks_late=True)
 def deliver_notification(notification_id: str) -> None:
     engine.deliver(notification_id)
+
+
+@shared_task(name="incidents.send_notification", ignore_result=True, acks_late=True)
+def send_notification(history_id: str) -> str | None:
+    return delivery.send(history_id)

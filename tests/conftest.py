@@ -37,3 +37,12 @@ def admin_b(make_user, org_b) -> User:
     user = make_user("admin-b@example.com")
     OrganizationMember.objects.create(organization=org_b, user=user, role=Role.ADMIN)
     return user
+
+
+@pytest.fixture
+def channel_settings(settings):
+    """Short timeouts, and private targets allowed so 127.0.0.1 stand-ins are reachable."""
+    settings.NOTIFICATION_HTTP_TIMEOUT = 2.0
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    settings.SITE_URL = "https://alert24.example.com"
+    return settings

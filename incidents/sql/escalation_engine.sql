@@ -51,6 +51,7 @@ DECLARE
     lap integer;
     handoff_count integer;
     recipients uuid[];
+    unreachable uuid[];
     processed integer := 0;
 BEGIN
     FOR esc IN
@@ -109,6 +110,21 @@ BEGIN
 
             rule := rules->level;
             recipients := escalation_targets_users(esc.organization_id, rule->'targets', now());
+            -- Someone with no contact method cannot be paged: say so, and page the rest.
+            unreachable := ARRAY(
+                SELECT r FROM unnest(recipients) r
+                WHERE NOT EXISTS (SELECT 1 FROM user_contact_methods c WHERE c.user_id = r));
+            IF cardinality(unreachable) > 0 THEN
+                INSERT INTO incident_updates (organization_id, incident_id, update_type,
+                                              message, metadata)
+                VALUES (esc.organization_id, esc.incident_id, 'escalation',
+                        'Cannot page ' || (SELECT string_agg(COALESCE(NULLIF(u.full_name, ''),
+                                                                      u.email), ', ')
+                                           FROM users u WHERE u.id = ANY(unreachable))
+                        || ': no contact method',
+                        jsonb_build_object('level', level, 'unreachable', to_jsonb(unreachable)));
+                recipients := ARRAY(SELECT r FROM unnest(recipients) r WHERE r <> ALL(unreachable));
+            END IF;
             IF cardinality(recipients) = 0 THEN
                 INSERT INTO incident_updates (organization_id, incident_id, update_type,
                                               message, metadata)

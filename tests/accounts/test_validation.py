@@ -133,6 +133,14 @@ class TestQuietHours:
         assert not preference.in_quiet_hours(self.at(2026, 3, 11, 7, 0))
         assert not preference.in_quiet_hours(self.at(2026, 3, 11, 21, 59))
 
+    def test_held_until_the_window_ends_in_local_time(self, preference):
+        late = self.at(2026, 3, 10, 23, 30)
+        assert preference.quiet_hours_over(late) == self.at(2026, 3, 11, 7, 0)
+        early = self.at(2026, 3, 11, 5, 0)
+        assert preference.quiet_hours_over(early) == self.at(2026, 3, 11, 7, 0)
+        awake = self.at(2026, 3, 11, 12, 0)
+        assert preference.quiet_hours_over(awake) == awake
+
     def test_judged_on_local_clock_not_utc(self, preference):
         # 03:30 UTC is 23:30 in New York (EDT) the evening before: quiet.
         utc = dt.datetime(2026, 7, 1, 3, 30, tzinfo=dt.UTC)

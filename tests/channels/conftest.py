@@ -6,15 +6,6 @@ from incidents.channels import Message
 
 
 @pytest.fixture
-def channel_settings(settings):
-    """Short timeouts, and private targets allowed so 127.0.0.1 stand-ins are reachable."""
-    settings.NOTIFICATION_HTTP_TIMEOUT = 2.0
-    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-    settings.SITE_URL = "https://alert24.example.com"
-    return settings
-
-
-@pytest.fixture
 def message() -> Message:
     incident_id = str(uuid.uuid4())
     return Message(

@@ -1,13 +1,18 @@
 """Small builders for incident-response tests (real rows, no mocks)."""
 
-from accounts.models import Organization, OrganizationMember, User
+from accounts.models import Organization, OrganizationMember, User, UserContactMethod
 from accounts.roles import Role
 from incidents.models import EscalationPolicy, EscalationRule, EscalationTarget, Service
 
 
-def member(organization: Organization, email: str, role: str = Role.RESPONDER) -> User:
+def member(
+    organization: Organization, email: str, role: str = Role.RESPONDER, reachable: bool = True
+) -> User:
+    """A member of ``organization``; ``reachable`` gives them an e-mail contact method."""
     user = User.objects.create_user(email, "correct horse battery", full_name=email.split("@")[0])
     OrganizationMember.objects.create(organization=organization, user=user, role=role)
+    if reachable:
+        UserContactMethod.objects.create(user=user, method_type="email", value=email)
     return user
 
 

@@ -295,3 +295,13 @@ def test_two_concurrent_sweeps_page_everyone_exactly_once(org_a):
     assert IncidentNotification.objects.count() == 60 * 3
     for incident in incidents:
         assert sorted(p[0] for p in pages(incident)) == [p.email for p in people]
+
+
+def test_unreachable_people_are_flagged_and_the_level_falls_through(org_a, people):
+    ana, _ = people
+    nobody = member(org_a, "no-contact@example.com", reachable=False)
+    svc = service(org_a, policy(org_a, [[nobody], [ana]]))
+    incident = lifecycle.open_incident(svc, "Down").incident
+    sweep()
+    assert pages(incident) == [("ana@example.com", 0, 1, 0)]
+    assert incident.updates.filter(message="Cannot page no-contact: no contact method").exists()
