@@ -190,8 +190,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
+# Pages have a queue of their own so checks can never starve them.
+NOTIFICATIONS_QUEUE = env.str("NOTIFICATIONS_QUEUE", default="notifications")
 # Queues the all-in-one worker of `make run` consumes; production runs a worker per group.
-CELERY_WORKER_QUEUES = env.list("CELERY_WORKER_QUEUES", default=["default", "notifications"])
+CELERY_WORKER_QUEUES = env.list("CELERY_WORKER_QUEUES", default=["default", NOTIFICATIONS_QUEUE])
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Logging -----------------------------------------------------------------------------

@@ -62,7 +62,9 @@ def expand_page(page_id: str) -> list[str]:
     """
     with transaction.atomic():
         page = (
-            IncidentNotification.objects.select_for_update(skip_locked=True)
+            # of=self: locking the joined incident would make pages of one incident skip
+            # each other.
+            IncidentNotification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("incident", "user")
             .filter(pk=page_id)
             .exclude(status__in=[IncidentNotification.Status.DONE, "cancelled"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -67,7 +68,9 @@ def dispatch() -> int:
 
         def send() -> None:
             for notification_id in ids:
-                deliver_notification.apply_async(args=[str(notification_id)], queue="notifications")
+                deliver_notification.apply_async(
+                    args=[str(notification_id)], queue=settings.NOTIFICATIONS_QUEUE
+                )
 
         transaction.on_commit(send)
     return len(ids)
@@ -82,4 +85,4 @@ def _enqueue_sends(history_ids: list[str]) -> None:
     from incidents.tasks import send_notification
 
     for history_id in history_ids:
-        send_notification.apply_async(args=[history_id], queue="notifications")
+        send_notification.apply_async(args=[history_id], queue=settings.NOTIFICATIONS_QUEUE)

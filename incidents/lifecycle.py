@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.functions import TransactionNow
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -115,7 +116,7 @@ def _kick_escalation_sweep() -> None:
     from incidents.tasks import run_escalation_sweep
 
     try:
-        run_escalation_sweep.apply_async(queue="notifications", expires=30)
+        run_escalation_sweep.apply_async(queue=settings.NOTIFICATIONS_QUEUE, expires=30)
     except Exception:
         # The broker being down must not fail the incident: beat's next tick pages instead.
         log.warning("could not enqueue an immediate escalation sweep", exc_info=True)
