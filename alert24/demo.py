@@ -75,4 +75,7 @@ def load_demo() -> DemoResult:
         UserNotificationPreference.objects.get_or_create(user=person)
         if person.email != "val.viewer@example.com":
             TeamMembership.objects.get_or_create(organization=organization, team=team, user=person)
+    from incidents.demo import load_demo_incident_response
+
+    load_demo_incident_response(organization, people)
     return DemoResult(organization, admin, password)

@@ -18,3 +18,20 @@ def test_load_demo_is_idempotent_and_prints_the_password_once(db):
     organization = Organization.objects.get(slug="demo")
     assert OrganizationMember.objects.get(organization=organization, user=admin).role == Role.ADMIN
     assert OrganizationMember.objects.filter(organization=organization).count() == 4
+
+
+def test_demo_services_page_whoever_is_on_call(db):
+    from incidents import engine, lifecycle, oncall
+    from incidents.models import IncidentNotification, OnCallSchedule, Service
+
+    call_command("load_demo", stdout=StringIO())
+    call_command("load_demo", stdout=StringIO())
+    assert Service.objects.filter(organization__slug="demo").count() == 2
+    primary = OnCallSchedule.objects.get(name="Primary on-call")
+    on_call = oncall.on_call_user_id(primary)
+    assert on_call is not None
+    website = Service.objects.get(name="Website")
+    assert website.integrations.get().integration_key
+    incident = lifecycle.open_incident(website, "Demo outage").incident
+    engine.sweep()
+    assert IncidentNotification.objects.get(incident=incident).user_id == on_call
