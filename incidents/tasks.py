@@ -20,3 +20,11 @@ def deliver_notification(notification_id: str) -> None:
 @shared_task(name="incidents.send_notification", ignore_result=True, acks_late=True)
 def send_notification(history_id: str) -> str | None:
     return delivery.send(history_id)
+
+
+@shared_task(name="incidents.refresh_incident_statistics", ignore_result=True)
+def refresh_incident_statistics() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT refresh_incident_statistics()")
