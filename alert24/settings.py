@@ -171,6 +171,13 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", defaul
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 
 
+# --- Retention (days; cleanup_old_data() runs every 10 minutes) -------------------------
+RETENTION_CHECK_RESULTS_DAYS = env.int("RETENTION_CHECK_RESULTS_DAYS", default=30)
+RETENTION_NOTIFICATION_HISTORY_DAYS = env.int("RETENTION_NOTIFICATION_HISTORY_DAYS", default=90)
+RETENTION_ACTIVITY_LOG_DAYS = env.int("RETENTION_ACTIVITY_LOG_DAYS", default=180)
+RETENTION_UPTIME_DAYS = env.int("RETENTION_UPTIME_DAYS", default=365)
+
+
 # --- Celery ------------------------------------------------------------------------------
 def _celery_url(url: str) -> str:
     # redis-py spells a socket unix://path; kombu and Celery spell it redis+socket://path.
