@@ -76,6 +76,7 @@ def main() -> None:
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "alert24", "worker",
          "-Q", settings.NOTIFICATIONS_QUEUE, "--concurrency", str(args.concurrency),
+         *os.environ.get("BENCH_POOL", "").split(),
          "--loglevel", os.environ.get("BENCH_WORKER_LEVEL", "WARNING"),
          "--without-mingle", "--without-gossip"],
         cwd=ROOT, env=env, start_new_session=True,
