@@ -213,7 +213,9 @@ def _finish(row: NotificationHistory, status: str, *, error: str = "", provider_
 def build_message(row: NotificationHistory) -> Message:
     incident = row.incident
     if incident is None:
-        return Message(incident_id="", title="Alert24 test notification", status="test")
+        return Message(
+            incident_id="", title=row.subject or "Alert24 test notification", status="info"
+        )
     user_id = row.user_id or ""
     personal = row.channel in ("email", "sms", "voice") and user_id
     return Message(
@@ -229,6 +231,36 @@ def build_message(row: NotificationHistory) -> Message:
         resolve_url=action_url(incident.pk, user_id, "resolve") if personal else "",
         idempotency_key=row.idempotency_key,
     )
+
+
+def notify_person(
+    user, organization_id, subject: str, key: str, channels: tuple[str, ...] = ("email",)
+) -> list[str]:
+    """Queue a notification that is not about an incident (a hand-off, a test) to ``user``.
+
+    One row per contact method on ``channels``; ``key`` makes it happen once. Returns the
+    ids of rows created now, to send.
+    """
+    rows = [
+        NotificationHistory(
+            organization_id=organization_id,
+            user=user,
+            contact_method=method,
+            channel=method.method_type,
+            target=method.value,
+            subject=subject,
+            idempotency_key=f"{key}:{method.pk}",
+        )
+        for method in user.contact_methods.filter(method_type__in=channels)
+    ]
+    NotificationHistory.objects.bulk_create(rows, ignore_conflicts=True)
+    keys = [row.idempotency_key for row in rows]
+    return [
+        str(pk)
+        for pk in NotificationHistory.objects.filter(
+            idempotency_key__in=keys, status=NotificationHistory.Status.QUEUED, attempts=0
+        ).values_list("pk", flat=True)
+    ]
 
 
 def due_rows(limit: int = 500) -> list[str]:

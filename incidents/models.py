@@ -808,6 +808,13 @@ class NotificationHistory(OrganizationScopedModel):
     )
     channel = models.CharField(max_length=16)
     target = models.CharField(max_length=500, blank=True, default="", db_default="")
+    subject = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="What a notification that is not about an incident says (hand-offs, tests).",
+    )
     idempotency_key = models.CharField(max_length=200, unique=True)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.QUEUED, db_default="queued"

@@ -28,3 +28,10 @@ def refresh_incident_statistics() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT refresh_incident_statistics()")
+
+
+@shared_task(name="incidents.notify_handoffs", ignore_result=True)
+def notify_handoffs() -> int:
+    from incidents.handoffs import notify_handoffs as notify
+
+    return notify()
