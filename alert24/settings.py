@@ -91,6 +91,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Serves status pages at their custom domains (statuspages/middleware.py); such hosts
+    # must also be in ALLOWED_HOSTS.
+    "statuspages.middleware.CustomDomainMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -193,6 +196,16 @@ CELERY_TIMEZONE = "UTC"
 # Queues the all-in-one worker of `make run` consumes; production runs a worker per group.
 CELERY_WORKER_QUEUES = env.list("CELERY_WORKER_QUEUES", default=["default", "notifications"])
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Cache (Redis): rendered status pages keyed by page version, rate limits ------------
+# redis-py (behind Django's RedisCache) accepts REDIS_URL as is, unix:// sockets included.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "alert24",
+    }
+}
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {

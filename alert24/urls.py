@@ -6,5 +6,6 @@ admin.site.site_title = "Alert24 admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("status/", include("statuspages.urls")),
     path("", include("accounts.urls")),
 ]
