@@ -18,8 +18,12 @@ CREATE OR REPLACE FUNCTION calculate_all_component_uptime(p_days integer DEFAULT
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
+    -- The wall clock, not the transaction start: rows written earlier in this transaction
+    -- (statement timestamps) must fall before "now".
+    v_now timestamptz := clock_timestamp();
     days integer := GREATEST(COALESCE(p_days, 90), 1);
-    horizon timestamptz := now() - make_interval(days => GREATEST(COALESCE(p_days, 90), 1) + 2);
+    horizon timestamptz := clock_timestamp()
+                           - make_interval(days => GREATEST(COALESCE(p_days, 90), 1) + 2);
     written integer;
 BEGIN
     WITH comp AS (
@@ -35,10 +39,10 @@ BEGIN
     day AS (
         SELECT comp.id AS component_id, comp.organization_id, comp.status_page_id, d.day,
                GREATEST(d.day::timestamp AT TIME ZONE comp.tz, comp.since) AS day_start,
-               LEAST((d.day + 1)::timestamp AT TIME ZONE comp.tz, now()) AS day_end
+               LEAST((d.day + 1)::timestamp AT TIME ZONE comp.tz, v_now) AS day_end
         FROM comp
         CROSS JOIN LATERAL (
-            SELECT (now() AT TIME ZONE comp.tz)::date - k AS day
+            SELECT (v_now AT TIME ZONE comp.tz)::date - k AS day
             FROM generate_series(0, days - 1) AS k
         ) d
     ),
@@ -94,7 +98,7 @@ BEGIN
         FROM per_day pd
         JOIN status_page_incident_components ic ON ic.component_id = pd.component_id
         JOIN status_page_incidents spi ON spi.id = ic.status_page_incident_id
-        WHERE spi.started_at < pd.day_end
+        WHERE spi.started_at <= pd.day_end
           AND COALESCE(spi.resolved_at, 'infinity'::timestamptz) > pd.day_start
         GROUP BY pd.component_id, pd.day
     ),
