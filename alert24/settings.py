@@ -89,6 +89,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "alert24.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Anonymous readers of public status pages: served from the render cache, skipping the
+    # session/auth/tenancy stack (statuspages/middleware.py explains why that is safe).
+    "statuspages.middleware.StatusPageFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Serves status pages at their custom domains (statuspages/middleware.py); such hosts

@@ -1,17 +1,24 @@
 """Page views per page per day, without a database write per view.
 
-A view is one ``HINCRBY`` on a Redis hash per day (``statuspages:views:<date>``, field =
-page id). :func:`flush` (beat, every minute) renames each day's hash out of the way —
-atomically, so increments arriving meanwhile go to a fresh hash — and adds its counts to
-``status_page_analytics`` in one upsert. A crash between the rename and the upsert is
-retried from the renamed key on the next run.
+Views are counted in process memory and pushed to Redis at most every
+``STATUSPAGES_VIEW_COUNT_SECONDS`` (default 1 s; 0 pushes every view) as ``HINCRBY`` on a
+hash per day (``statuspages:views:<date>``, field = page id); a worker that dies loses at
+most that second of counts (the rest is pushed when the process exits). :func:`flush`
+(beat, every minute) renames each day's hash out of the way — atomically, so increments
+arriving meanwhile go to a fresh hash — and adds its counts to ``status_page_analytics``
+in one upsert. A crash between the rename and the upsert is retried from the renamed key
+on the next run.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
+import threading
+import time
 import uuid
+from collections import Counter
 
 import redis
 from django.conf import settings
@@ -31,13 +38,45 @@ def client() -> redis.Redis:
     return _client
 
 
-def count_view(page_id: uuid.UUID | str, day: dt.date | None = None) -> None:
+_pending: Counter = Counter()
+_pending_lock = threading.Lock()
+_last_push = 0.0
+
+
+def count_view(page_id: uuid.UUID | str) -> None:
     """Count one view; never fails the request (analytics are not worth an error page)."""
-    day = day or dt.datetime.now(dt.UTC).date()
+    global _last_push
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    interval = getattr(settings, "STATUSPAGES_VIEW_COUNT_SECONDS", 1.0)
+    with _pending_lock:
+        _pending[day, str(page_id)] += 1
+        now = time.monotonic()
+        if now - _last_push < interval:
+            return
+        _last_push = now
+        batch = dict(_pending)
+        _pending.clear()
+    push(batch)
+
+
+@atexit.register
+def _push_pending() -> None:
+    with _pending_lock:
+        batch = dict(_pending)
+        _pending.clear()
+    if batch:
+        push(batch)
+
+
+def push(batch: dict[tuple[str, str], int]) -> None:
+    """Add counted views to the Redis hashes (one pipelined round trip)."""
     try:
-        client().hincrby(f"{PREFIX}{day.isoformat()}", str(page_id), 1)
+        pipe = client().pipeline(transaction=False)
+        for (day, page_id), views in batch.items():
+            pipe.hincrby(f"{PREFIX}{day}", page_id, views)
+        pipe.execute()
     except redis.RedisError:
-        log.warning("Could not count a status page view", exc_info=True)
+        log.warning("Could not count status page views", exc_info=True)
 
 
 def flush() -> int:

@@ -16,15 +16,19 @@ gets a 304 without the body. No database write happens per view (see ``analytics
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import ipaddress
+import logging
+import threading
 import uuid
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.template.loader import render_to_string
@@ -32,7 +36,10 @@ from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
 from accounts.models import OrganizationMember
 from alert24.tenancy import organization_scope
+from statuspages import analytics
 from statuspages.models import parse_ip_allow_list
+
+log = logging.getLogger(__name__)
 
 #: Seconds browsers and shared caches may reuse a public response without asking.
 MAX_AGE = 30
@@ -144,12 +151,125 @@ def authorize(request: HttpRequest, ref: PageRef) -> HttpResponse | None:
 def _cache_headers(response: HttpResponse, ref: PageRef, etag: str, modified: float) -> None:
     response["ETag"] = etag
     response["Last-Modified"] = http_date(modified)
+    response["X-Frame-Options"] = "DENY"
     if ref.is_public:
         response["Cache-Control"] = f"public, max-age={MAX_AGE}"
         response["Access-Control-Allow-Origin"] = "*"
+        response["Vary"] = "Accept-Encoding"
     else:
         response["Cache-Control"] = "private, no-cache"
-        response["Vary"] = "Cookie"
+        response["Vary"] = "Cookie, Accept-Encoding"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One cacheable representation of a page version: its ETag, date and cache key."""
+
+    etag: str
+    modified: float
+    key: str
+
+
+def variant(ref: PageRef, name: str, *, daily: bool = False) -> Variant:
+    """``daily`` output (uptime bars) also changes at the page's midnight, so the day is part
+    of the key and the ETag."""
+    day = ref.today().isoformat() if daily else ""
+    digest = hashlib.blake2s(f"{name}|{ref.base}|{day}".encode(), digest_size=6).hexdigest()
+    modified = ref.updated_at.timestamp()
+    if daily:
+        midnight = dt.datetime.combine(ref.today(), dt.time(), tzinfo=ref.zone).timestamp()
+        modified = max(modified, midnight)
+    return Variant(
+        etag=f'"{ref.content_version}-{digest}"',
+        modified=float(int(modified)),
+        key=f"statuspages:render:{ref.id}:{ref.content_version}:{digest}",
+    )
+
+
+def not_modified(request: HttpRequest, ref: PageRef, v: Variant) -> HttpResponse | None:
+    """A 304 if the client's copy (If-None-Match, else If-Modified-Since) is current."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        tags = parse_etags(if_none_match)
+        fresh = "*" in tags or v.etag in tags or f"W/{v.etag}" in tags
+    else:
+        since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+        fresh = since is not None and since >= v.modified
+    if not fresh:
+        return None
+    response = HttpResponseNotModified()
+    _cache_headers(response, ref, v.etag, v.modified)
+    return response
+
+
+def _respond(
+    request: HttpRequest, ref: PageRef, v: Variant, compressed: bytes, content_type: str
+) -> HttpResponse:
+    """Bodies are cached gzip-compressed once per version; most clients take them as is."""
+    if "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", ""):
+        response = HttpResponse(compressed, content_type=content_type)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(gzip.decompress(compressed), content_type=content_type)
+    response["Content-Length"] = str(len(response.content))  # keep-alive without chunking
+    _cache_headers(response, ref, v.etag, v.modified)
+    return response
+
+
+class _LocalBodies:
+    """A small per-process LRU of rendered bodies, keyed like Redis (by page *version*).
+
+    A key names one immutable version, so this can never serve stale content; it only
+    saves the Redis round trip for the pages a herd is reading.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self.items: OrderedDict[str, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self.lock:
+            body = self.items.get(key)
+            if body is not None:
+                self.items.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        with self.lock:
+            self.items[key] = body
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_bodies = _LocalBodies()
+
+
+def from_cache(
+    request: HttpRequest, ref: PageRef, v: Variant, content_type: str, *, count_view: bool = False
+) -> HttpResponse | None:
+    """The 304 or the cached body (process memory, else Redis), or None on a miss."""
+    # Once per request, though the fast path and then the view may both look.
+    if count_view and not getattr(request, "status_page_view_counted", False):
+        request.status_page_view_counted = True
+        analytics.count_view(ref.id)
+    response = not_modified(request, ref, v)
+    if response is not None:
+        return response
+    compressed = _bodies.get(v.key)
+    if compressed is None:
+        try:
+            compressed = analytics.client().get(v.key)
+        except redis.RedisError:
+            log.warning("Status page cache unavailable; rendering", exc_info=True)
+            return None
+        if compressed is None:
+            return None
+        _bodies.put(v.key, compressed)
+    return _respond(request, ref, v, compressed, content_type)
 
 
 def cached_response(
@@ -160,47 +280,27 @@ def cached_response(
     build: Callable[[], str | bytes],
     *,
     daily: bool = False,
-    status: int = 200,
+    count_view: bool = False,
 ) -> HttpResponse:
     """Serve ``build()``'s output for this page version, from cache, with ETag/304.
 
-    ``build`` runs inside the page organization's RLS scope, only on a cache miss. ``daily``
-    output (uptime bars) also changes at the page's midnight, so the day is part of the key
-    and of the ETag.
+    ``build`` runs inside the page organization's RLS scope, only on a cache miss; its
+    output is stored under a key naming the page version, so a change (new version) never
+    needs a purge and old versions simply expire.
     """
-    day = ref.today().isoformat() if daily else ""
-    variant = hashlib.blake2s(f"{name}|{ref.base}|{day}".encode(), digest_size=6).hexdigest()
-    etag = f'"{ref.content_version}-{variant}"'
-    modified = ref.updated_at.timestamp()
-    if daily:
-        midnight = dt.datetime.combine(ref.today(), dt.time(), tzinfo=ref.zone).timestamp()
-        modified = max(modified, midnight)
-    modified = float(int(modified))
-
-    if request.method in ("GET", "HEAD"):
-        if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
-        if if_none_match is not None:
-            tags = parse_etags(if_none_match)
-            not_modified = "*" in tags or etag in tags or f"W/{etag}" in tags
-        else:
-            since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
-            not_modified = since is not None and since >= modified
-        if not_modified:
-            response = HttpResponseNotModified()
-            _cache_headers(response, ref, etag, modified)
-            return response
-
-    key = f"statuspages:{ref.id}:{ref.content_version}:{variant}"
-    body = cache.get(key)
-    if body is None:
-        with organization_scope(ref.organization_id):
-            body = build()
-        if isinstance(body, str):
-            body = body.encode()
-        cache.set(key, body, CACHE_SECONDS)
-    response = HttpResponse(body, content_type=content_type, status=status)
-    _cache_headers(response, ref, etag, modified)
-    return response
+    v = variant(ref, name, daily=daily)
+    response = from_cache(request, ref, v, content_type, count_view=count_view)
+    if response is not None:
+        return response
+    with organization_scope(ref.organization_id):
+        body = build()
+    compressed = gzip.compress(body.encode() if isinstance(body, str) else body, 6, mtime=0)
+    _bodies.put(v.key, compressed)
+    try:
+        analytics.client().set(v.key, compressed, ex=CACHE_SECONDS)
+    except redis.RedisError:
+        log.warning("Could not cache a rendered status page", exc_info=True)
+    return _respond(request, ref, v, compressed, content_type)
 
 
 def render_error(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
@@ -24,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from alert24.tenancy import organization_scope
-from statuspages import analytics, api, badges, feeds, pagedata
+from statuspages import api, badges, feeds, pagedata
 from statuspages.models import (
     Component,
     MaintenanceWindow,
@@ -54,6 +55,8 @@ from statuspages.subscriptions import (
 HTML = "text/html; charset=utf-8"
 SVG = "image/svg+xml; charset=utf-8"
 JSON = "application/json"
+ATOM = "application/atom+xml; charset=utf-8"
+RSS = "application/rss+xml; charset=utf-8"
 #: Subscribe attempts per page per client address per minute.
 SUBSCRIBE_RATE_PER_MINUTE = 5
 PAST_INCIDENT_DAYS = 7
@@ -112,7 +115,6 @@ def _annotate_updates(incidents) -> None:
 @public_view()
 def page(request: HttpRequest, ref: PageRef) -> HttpResponse:
     """The status page: banner, components, incidents, maintenance, 90-day uptime."""
-    analytics.count_view(ref.id)
 
     def build() -> str:
         status_page = _page(ref)
@@ -161,7 +163,7 @@ def page(request: HttpRequest, ref: PageRef) -> HttpResponse:
         }
         return render_to_string("statuspages/page.html", context)
 
-    return cached_response(request, ref, "page", HTML, build, daily=True)
+    return cached_response(request, ref, "page", HTML, build, daily=True, count_view=True)
 
 
 @public_view()
@@ -223,11 +225,7 @@ def maintenance(request: HttpRequest, ref: PageRef, window_id: uuid.UUID) -> Htt
 
 @public_view()
 def feed(request: HttpRequest, ref: PageRef, kind: str) -> HttpResponse:
-    content_type = (
-        "application/atom+xml; charset=utf-8"
-        if kind == "atom"
-        else "application/rss+xml; charset=utf-8"
-    )
+    content_type = ATOM if kind == "atom" else RSS
     build = lambda: feeds.render_feed(request, _page(ref), kind)  # noqa: E731
     return cached_response(request, ref, f"feed:{kind}", content_type, build)
 
@@ -444,3 +442,25 @@ def unsubscribe_view(request: HttpRequest, token: str, slug: str | None = None) 
         except InvalidToken as error:
             return render_error(request, "Invalid link", str(error), 400)
         return _render(request, "statuspages/unsubscribe.html", {**_base_context(ref, status_page)})
+
+
+@dataclass(frozen=True)
+class CachedRoute:
+    """How a view names its cached output, so the fast path can find it without the view."""
+
+    name: str
+    content_type: str
+    daily: bool = False
+    count_view: bool = False
+
+
+#: Path after ``/status/<slug>/`` → the cache entry the view above stores for it.
+CACHED_ROUTES: dict[str, CachedRoute] = {
+    "": CachedRoute("page", HTML, daily=True, count_view=True),
+    "history/": CachedRoute("history", HTML),
+    "history.atom": CachedRoute("feed:atom", ATOM),
+    "history.rss": CachedRoute("feed:rss", RSS),
+    "badge.svg": CachedRoute("badge", SVG),
+    "uptime.svg": CachedRoute("uptime-badge", SVG, daily=True),
+    **{f"api/v2/{endpoint}": CachedRoute(f"api:{endpoint}", JSON) for endpoint in api.ENDPOINTS},
+}

@@ -96,3 +96,10 @@ def age_page(setup: PageSetup, hours: int = 30) -> None:
     then = timezone.now() - dt.timedelta(hours=hours)
     ComponentStatusHistory.objects.filter(status_page=setup.page).update(changed_at=then)
     Component.objects.filter(status_page=setup.page).update(created_at=then)
+
+
+@pytest.fixture(autouse=True)
+def _no_process_shortcuts(settings):
+    """Tests read their own writes at once: no one-second reuse of lookups or view batches."""
+    settings.STATUSPAGES_VERSION_TTL = 0
+    settings.STATUSPAGES_VIEW_COUNT_SECONDS = 0

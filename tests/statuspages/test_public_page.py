@@ -145,3 +145,24 @@ def test_slug_clash_is_a_clear_validation_error(setup_a, org_b):
     bad = StatusPage(organization=org_b, name="Bad", slug="Not a slug!")
     with pytest.raises(ValidationError):
         bad.full_clean()
+
+
+def test_herd_is_served_from_cache_without_the_tenancy_stack(
+    client, setup_a, django_assert_max_num_queries
+):
+    import gzip
+
+    url = f"/status/{setup_a.page.slug}/"
+    first = client.get(url)  # renders and caches
+    with django_assert_max_num_queries(1):  # the lookup of the page version, nothing else
+        again = client.get(url, HTTP_ACCEPT_ENCODING="gzip, br")
+    assert again.status_code == 200 and again["Content-Encoding"] == "gzip"
+    assert gzip.decompress(again.content) == first.content
+    assert again["ETag"] == first["ETag"] and "Accept-Encoding" in again["Vary"]
+    client.get(url + "api/v2/summary.json")
+    with django_assert_max_num_queries(1):
+        summary = client.get(url + "api/v2/summary.json")
+    assert summary.status_code == 200
+    # A private page is never answered by the fast path.
+    StatusPage.objects.filter(pk=setup_a.page.pk).update(is_public=False)
+    assert client.get(url).status_code == 302
