@@ -77,5 +77,8 @@ def load_demo() -> DemoResult:
             TeamMembership.objects.get_or_create(organization=organization, team=team, user=person)
     from incidents.demo import load_demo_incident_response
 
+    from statuspages.demo import load_demo_status_page
+
     load_demo_incident_response(organization, people)
+    load_demo_status_page(organization)
     return DemoResult(organization, admin, password)

@@ -89,8 +89,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "alert24.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Anonymous readers of public status pages: served from the render cache, skipping the
+    # session/auth/tenancy stack (statuspages/middleware.py explains why that is safe).
+    "statuspages.middleware.StatusPageFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Serves status pages at their custom domains (statuspages/middleware.py); such hosts
+    # must also be in ALLOWED_HOSTS.
+    "statuspages.middleware.CustomDomainMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -202,6 +208,16 @@ NOTIFICATIONS_QUEUE = env.str("NOTIFICATIONS_QUEUE", default="notifications")
 # Queues the all-in-one worker of `make run` consumes; production runs a worker per group.
 CELERY_WORKER_QUEUES = env.list("CELERY_WORKER_QUEUES", default=["default", NOTIFICATIONS_QUEUE])
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Cache (Redis): rendered status pages keyed by page version, rate limits ------------
+# redis-py (behind Django's RedisCache) accepts REDIS_URL as is, unix:// sockets included.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "alert24",
+    }
+}
 
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,326 @@
+"""Public status page under load: a 50-component page with 90 days of history and 20 past
+incidents, served by gunicorn, loaded from a second process over loopback with keep-alive.
+
+Prints ``requests_per_second``, ``p50_ms`` and ``p99_ms`` for a 50/50 mix of the HTML page
+and ``summary.json`` (cache hits: what a herd of readers produces), then the same figures
+per endpoint and for a cold render. Goal (issue "Status pages"): >= 2,000 req/s with
+p99 < 50 ms on 2 cores. The load generator shares those cores with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+from common import ROOT, figure, private_django
+
+
+# --- Load generator (runs in its own process: ``--client``) ------------------------------
+async def _connection(host, port, paths, deadline, latencies, errors) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    i = 0
+    while time.perf_counter() < deadline:
+        path = paths[i % len(paths)]
+        i += 1
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Accept-Encoding: gzip, deflate, br\r\n\r\n"  # like a browser
+        )
+        started = time.perf_counter()
+        writer.write(request.encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        if length:
+            await reader.readexactly(length)
+        latencies.append(time.perf_counter() - started)
+        if status != 200:
+            errors.append(status)
+        if b"connection: close" in head.lower():
+            writer.close()
+            reader, writer = await asyncio.open_connection(host, port)
+    writer.close()
+
+
+async def _load(host, port, paths, seconds, connections) -> dict:
+    latencies: list[float] = []
+    errors: list[int] = []
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(_connection(host, port, paths, deadline, latencies, errors) for _ in range(connections))
+    )
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": quantiles[49] * 1000,
+        "p99": quantiles[98] * 1000,
+        "errors": len(errors),
+    }
+
+
+def client_main(args) -> None:
+    result = asyncio.run(
+        _load(args.host, args.port, args.paths.split(","), args.seconds, args.connections)
+    )
+    print(json.dumps(result))
+
+
+# --- Data --------------------------------------------------------------------------------
+def build_page(components: int, days: int, incidents: int):
+    import datetime as dt
+    import random
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import Organization
+    from incidents.models import Service
+    from statuspages.models import (
+        Component,
+        ComponentGroup,
+        ComponentService,
+        ComponentStatusHistory,
+        StatusPage,
+        StatusPageIncident,
+        StatusPageIncidentComponent,
+        StatusPageIncidentUpdate,
+    )
+    from statuspages.services import calculate_uptime
+
+    rng = random.Random(42)  # noqa: S311 - repeatable bench data, not secrets
+    now = timezone.now()
+    organization = Organization.objects.create(name="Bench", slug="bench")
+    page = StatusPage.objects.create(organization=organization, name="Bench Co", slug="bench")
+    groups = [
+        ComponentGroup.objects.create(
+            organization=organization, status_page=page, name=f"Region {g}", position=g
+        )
+        for g in range(5)
+    ]
+    created = now - dt.timedelta(days=days + 1)
+    items = []
+    for n in range(components):
+        component = Component.objects.create(
+            organization=organization,
+            status_page=page,
+            group=groups[n % len(groups)],
+            name=f"Service component {n:02d}",
+            description="A component under load.",
+            position=n,
+        )
+        service = Service.objects.create(organization=organization, name=f"Bench service {n}")
+        ComponentService.objects.create(
+            organization=organization, component=component, service=service
+        )
+        items.append(component)
+    Component.objects.filter(status_page=page).update(created_at=created)
+    ComponentStatusHistory.objects.filter(status_page=page).delete()
+    history = []
+    for component in items:
+        history.append(
+            ComponentStatusHistory(
+                organization=organization,
+                component=component,
+                status_page=page,
+                new_status="operational",
+                changed_at=created,
+            )
+        )
+        for _ in range(rng.randint(2, 12)):  # a few bad moments per component
+            start = now - dt.timedelta(minutes=rng.randint(60, days * 24 * 60))
+            status = rng.choice(["degraded_performance", "partial_outage", "major_outage"])
+            for at, new in [
+                (start, status),
+                (start + dt.timedelta(minutes=rng.randint(5, 180)), "operational"),
+            ]:
+                history.append(
+                    ComponentStatusHistory(
+                        organization=organization,
+                        component=component,
+                        status_page=page,
+                        new_status=new,
+                        changed_at=at,
+                    )
+                )
+    ComponentStatusHistory.objects.bulk_create(history, batch_size=2000)
+    for n in range(incidents):
+        start = now - dt.timedelta(days=rng.randint(1, days - 1), hours=rng.randint(0, 23))
+        incident = StatusPageIncident.objects.create(
+            organization=organization,
+            status_page=page,
+            name=f"Past incident {n}",
+            status="resolved",
+            impact=rng.choice(["minor", "major", "critical"]),
+            started_at=start,
+            resolved_at=start + dt.timedelta(hours=1),
+        )
+        for status, minutes in [("investigating", 0), ("identified", 20), ("resolved", 60)]:
+            StatusPageIncidentUpdate.objects.create(
+                organization=organization,
+                status_page_incident=incident,
+                status=status,
+                body=f"**{status.title()}**: details of past incident {n}.",
+                display_at=start + dt.timedelta(minutes=minutes),
+                deliver_notifications=False,
+            )
+        StatusPageIncident.objects.filter(pk=incident.pk).update(
+            status="resolved", resolved_at=start + dt.timedelta(hours=1)
+        )
+        for component in rng.sample(items, 2):
+            StatusPageIncidentComponent.objects.create(
+                organization=organization,
+                status_page_incident=incident,
+                component=component,
+                status="partial_outage",
+            )
+    started = time.perf_counter()
+    rows = calculate_uptime(days=90)
+    uptime_ms = (time.perf_counter() - started) * 1000
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return page, rows, uptime_ms, len(history)
+
+
+# --- Server ------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int, path: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("the server did not come up")
+
+
+def run_client(port: int, paths: list[str], seconds: float, connections: int) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable, __file__, "--client", "--port", str(port), "--paths",
+            ",".join(paths), "--seconds", str(seconds), "--connections", str(connections),
+        ],
+        check=False, capture_output=True, text=True, timeout=seconds + 60,
+    )  # fmt: skip
+    if out.returncode:
+        raise RuntimeError(f"load generator failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--paths", default="")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--components", type=int, default=50)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--incidents", type=int, default=20)
+    args = parser.parse_args()
+    if args.client:
+        client_main(args)
+        return
+
+    private_django()
+    from django.conf import settings
+
+    page, rows, uptime_ms, history = build_page(args.components, args.days, args.incidents)
+    figure("components", args.components)
+    figure("history_rows", history)
+    figure("uptime_rollup_rows", rows)
+    figure("uptime_rollup_ms", uptime_ms, "ms")
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.DATABASE_URL,
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "False",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECURE_SSL_REDIRECT": "False",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "alert24.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+            "--worker-class", "gthread", "--threads", str(args.threads),
+            "--keep-alive", "30", "--log-level", "warning",
+        ],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        html, summary = "/status/bench/", "/status/bench/api/v2/summary.json"
+        wait_for(port, html)
+        # Cold render (cache miss) cost, measured by bumping the version each time.
+        from django.db import connection
+
+        cold = []
+        for _ in range(5):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT status_page_touch(%s)", [page.pk])
+            time.sleep(1.1)  # the fast path reuses a page's version for up to 1 s
+            started = time.perf_counter()
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(f"GET {html} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                sock.recv(65536)
+            cold.append((time.perf_counter() - started) * 1000)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", html)
+        figure("page_bytes", len(conn.getresponse().read()), "B")
+        conn.close()
+        figure("cold_render_page_ms", statistics.median(cold), "ms")
+        run_client(port, [html, summary], 3, args.connections)  # warm up every worker
+
+        mixed = run_client(port, [html, summary], args.seconds, args.connections)
+        figure("requests_per_second", mixed["rps"], "req/s")
+        figure("p50_ms", mixed["p50"], "ms")
+        figure("p99_ms", mixed["p99"], "ms")
+        figure("errors", mixed["errors"])
+        for name, path in [("page", html), ("summary_json", summary)]:
+            result = run_client(port, [path], args.seconds / 2, args.connections)
+            figure(f"{name}_requests_per_second", result["rps"], "req/s")
+            figure(f"{name}_p50_ms", result["p50"], "ms")
+            figure(f"{name}_p99_ms", result["p99"], "ms")
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
