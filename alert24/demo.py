@@ -76,7 +76,6 @@ def load_demo() -> DemoResult:
         if person.email != "val.viewer@example.com":
             TeamMembership.objects.get_or_create(organization=organization, team=team, user=person)
     from incidents.demo import load_demo_incident_response
-
     from statuspages.demo import load_demo_status_page
 
     load_demo_incident_response(organization, people)

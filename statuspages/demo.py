@@ -29,9 +29,10 @@ DEMO_PAGE_SLUG = "demo"
 
 # group, component, service name (or None), description
 LAYOUT = [
-    ("Core platform", "API", "API", "Public REST API and webhooks."),
-    ("Core platform", "Database", "Database", "Primary PostgreSQL cluster."),
-    ("Customer-facing", "Web app", "Web app", "The dashboard at app.example.com."),
+    # Linked to the demo's services (incidents/demo.py), so their incidents show here.
+    ("Core platform", "API", "Payments API", "Public REST API and webhooks."),
+    ("Core platform", "Database", None, "Primary PostgreSQL cluster."),
+    ("Customer-facing", "Web app", "Website", "The dashboard at app.example.com."),
     ("Customer-facing", "Notifications", None, "E-mail, SMS and push delivery."),
 ]
 
