@@ -170,6 +170,20 @@ NOTIFICATION_HTTP_TIMEOUT = env.float("NOTIFICATION_HTTP_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 
+# --- Monitoring --------------------------------------------------------------------------
+# Whether checks may probe private/loopback/link-local addresses. Off in production (an
+# uptime checker is otherwise an SSRF tool); on in the embedded development set-up, whose
+# demo monitors probe the app itself on 127.0.0.1. Tests turn it on where they need it.
+MONITORING_ALLOW_PRIVATE_TARGETS = env.bool(
+    "MONITORING_ALLOW_PRIVATE_TARGETS", default=DEBUG and not TESTING
+)
+# Queues of the seeded monitoring locations (monitoring_locations.queue), for the worker.
+MONITORING_LOCATION_QUEUES = env.list(
+    "MONITORING_LOCATION_QUEUES", default=["checks.us-east", "checks.eu-west", "checks.ap-south"]
+)
+# Checks one worker process runs at once (asyncio), per batch.
+MONITORING_CHECK_CONCURRENCY = env.int("MONITORING_CHECK_CONCURRENCY", default=100)
+
 
 # --- Celery ------------------------------------------------------------------------------
 def _celery_url(url: str) -> str:
@@ -190,8 +204,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
-# Queues the all-in-one worker of `make run` consumes; production runs a worker per group.
-CELERY_WORKER_QUEUES = env.list("CELERY_WORKER_QUEUES", default=["default", "notifications"])
+# Queues the all-in-one worker of `make run` consumes; production runs a worker per group
+# (one per monitoring location, consuming only that location's checks.<code> queue).
+CELERY_WORKER_QUEUES = env.list(
+    "CELERY_WORKER_QUEUES", default=["default", "notifications", *MONITORING_LOCATION_QUEUES]
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Logging -----------------------------------------------------------------------------

@@ -7,5 +7,6 @@ admin.site.site_title = "Alert24 admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("oncall/", include("incidents.urls")),
+    path("hb/", include("monitoring.urls")),
     path("", include("accounts.urls")),
 ]
