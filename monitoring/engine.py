@@ -320,7 +320,8 @@ def _heartbeat_results(rows: Sequence[tuple], now: dt.datetime) -> list[tuple]:
         return [
             await run_check(
                 "heartbeat",
-                config,
+                # Django's psycopg setup hands jsonb to raw cursors as text.
+                json.loads(config) if isinstance(config, str) else config,
                 last_ping_at=last_ping_at,
                 created_at=created_at,
                 last_fail_at=last_fail_at,
