@@ -75,4 +75,7 @@ def load_demo() -> DemoResult:
         UserNotificationPreference.objects.get_or_create(user=person)
         if person.email != "val.viewer@example.com":
             TeamMembership.objects.get_or_create(organization=organization, team=team, user=person)
+    from monitoring.demo import load_demo_monitors
+
+    load_demo_monitors(organization)
     return DemoResult(organization, admin, password)
