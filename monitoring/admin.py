@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.db.models.expressions import DatabaseDefault
 from django.http import HttpRequest
 
 from monitoring.models import (
@@ -94,6 +98,24 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
         ("Heartbeat", {"fields": ["heartbeat_url", "last_ping_at", "last_fail_at"]}),
     ]
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+
+        class WithId(form_class):
+            """An add page's new check gets its id now, not from the database default.
+
+            Its pk would otherwise be a ``DatabaseDefault`` marker, and the locations inline
+            would query "schedules of <marker>" and crash when the form is redisplayed.
+            """
+
+            def __init__(self, *args: Any, **form_kwargs: Any) -> None:
+                super().__init__(*args, **form_kwargs)
+                if self.instance._state.adding and isinstance(self.instance.pk, DatabaseDefault):
+                    self.instance.pk = uuid.uuid4()
+
+        WithId.__name__ = form_class.__name__
+        return WithId
+
     @admin.display(description="Heartbeat URL")
     def heartbeat_url(self, obj: MonitoringCheck) -> str:
         from django.conf import settings
@@ -117,7 +139,8 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
 
         for check in queryset[:20]:
             outcome = run_now(check)
-            self.message_user(request, f"{check}: {outcome.state}", messages.INFO)
+            state = outcome.state if outcome else "paused"
+            self.message_user(request, f"{check}: {state}", messages.INFO)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -308,14 +308,15 @@ def run_batch(location_id: int, items: Sequence[Sequence[str]]) -> BatchReport:
     return BatchReport(ran=len(pairs), skipped=len(scheduled) - len(pairs), outcomes=outcomes)
 
 
-def run_now(check: MonitoringCheck, location: MonitoringLocation | None = None) -> Outcome:
+def run_now(check: MonitoringCheck, location: MonitoringLocation | None = None) -> Outcome | None:
     """Run one check right now from ``location`` (its first one by default) and record it.
 
-    For the admin's "run now" and for tests; heartbeats are evaluated instead.
+    For the admin's "run now"; heartbeats are evaluated instead. None for a paused
+    heartbeat (nothing to evaluate).
     """
     if check.check_type == "heartbeat":
         outcomes = evaluate_heartbeats(only=[check.pk], force=True, return_outcomes=True)
-        return outcomes[0]
+        return outcomes[0] if outcomes else None
     location = location or check.locations.order_by("code").first()
     location_id = location.pk if location else None
     report_items = [[str(check.pk), _now().isoformat()]]
