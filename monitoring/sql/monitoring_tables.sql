@@ -65,7 +65,11 @@ CREATE TRIGGER check_schedules_before_insert BEFORE INSERT ON check_schedules
 CREATE OR REPLACE FUNCTION monitoring_checks_pause_state() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.is_paused AND NOT OLD.is_paused THEN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.is_paused THEN
+            NEW.state := 'paused';
+        END IF;
+    ELSIF NEW.is_paused AND NOT OLD.is_paused THEN
         NEW.state := 'paused';
         NEW.state_changed_at := now();
         NEW.consecutive_failures := 0;
@@ -83,7 +87,11 @@ DROP TRIGGER IF EXISTS monitoring_checks_pause_state ON monitoring_checks;
 CREATE TRIGGER monitoring_checks_pause_state BEFORE UPDATE OF is_paused ON monitoring_checks
     FOR EACH ROW WHEN (OLD.is_paused IS DISTINCT FROM NEW.is_paused)
     EXECUTE FUNCTION monitoring_checks_pause_state();
+DROP TRIGGER IF EXISTS monitoring_checks_paused_at_creation ON monitoring_checks;
+CREATE TRIGGER monitoring_checks_paused_at_creation BEFORE INSERT ON monitoring_checks
+    FOR EACH ROW WHEN (NEW.is_paused) EXECUTE FUNCTION monitoring_checks_pause_state();
 -- reverse
+DROP TRIGGER IF EXISTS monitoring_checks_paused_at_creation ON monitoring_checks;
 DROP TRIGGER IF EXISTS monitoring_checks_pause_state ON monitoring_checks;
 DROP FUNCTION IF EXISTS monitoring_checks_pause_state();
 DROP TRIGGER IF EXISTS check_schedules_before_insert ON check_schedules;

@@ -26,7 +26,8 @@ def test_demo_monitors_are_created_once(db, offline_resolver):
     http = checks.get(check_type="keyword")
     assert http.config["url"].endswith("/healthz")
     assert http.locations.count() == 3
-    assert checks.get(check_type="dns").is_paused  # no resolver answered: no false incident
+    dns = checks.get(check_type="dns")
+    assert dns.is_paused and dns.state == "paused"  # no resolver answered: no false incident
     assert checks.get(check_type="heartbeat").locations.count() == 0
     assert PeriodicTask.objects.get(name=demo.DEMO_HEARTBEAT_TASK).task == (
         "monitoring.demo_heartbeat"
