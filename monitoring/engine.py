@@ -50,7 +50,7 @@ RUN_CHECKS_TASK = "monitoring.run_checks"
 DISPATCH_HORIZON_S = 3.0
 DISPATCH_LIMIT = 20_000
 BATCH_SIZE = 250
-SLOT_S = 1.0
+SLOT_S = 0.5
 # Beyond run_check's own deadline: if even that fails, the worker still moves on.
 WORKER_DEADLINE_MARGIN_S = 5.0
 # A batch message older than this is dropped by the worker: the next run is near anyway.
