@@ -246,3 +246,14 @@ def test_deleting_a_check_deletes_results_and_statistics_in_the_database(org_a):
         cursor.execute("SELECT (SELECT count(*) FROM check_results), "
                        "(SELECT count(*) FROM monitoring_statistics)")  # fmt: skip
         assert cursor.fetchone() == (0, 0)
+
+
+def test_process_check_result_is_callable_verbatim(org_a, api):
+    check = make_check(org_a, service=api, failure_threshold=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT state, previous_state, incident_id IS NOT NULL"
+            " FROM process_check_result(%s, NULL, 'down', NULL, 'connection refused', now())",
+            [check.pk],
+        )
+        assert cursor.fetchone() == ("down", "pending", True)
