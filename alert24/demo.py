@@ -76,8 +76,10 @@ def load_demo() -> DemoResult:
         if person.email != "val.viewer@example.com":
             TeamMembership.objects.get_or_create(organization=organization, team=team, user=person)
     from incidents.demo import load_demo_incident_response
+    from monitoring.demo import load_demo_monitors
     from statuspages.demo import load_demo_status_page
 
     load_demo_incident_response(organization, people)
+    load_demo_monitors(organization)
     load_demo_status_page(organization)
     return DemoResult(organization, admin, password)

@@ -176,6 +176,20 @@ NOTIFICATION_HTTP_TIMEOUT = env.float("NOTIFICATION_HTTP_TIMEOUT", default=10.0)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
 
+# --- Monitoring --------------------------------------------------------------------------
+# Whether checks may probe private/loopback/link-local addresses. Off in production (an
+# uptime checker is otherwise an SSRF tool); on in the embedded development set-up, whose
+# demo monitors probe the app itself on 127.0.0.1. Tests turn it on where they need it.
+MONITORING_ALLOW_PRIVATE_TARGETS = env.bool(
+    "MONITORING_ALLOW_PRIVATE_TARGETS", default=DEBUG and not TESTING
+)
+# Queues of the seeded monitoring locations (monitoring_locations.queue), for the worker.
+MONITORING_LOCATION_QUEUES = env.list(
+    "MONITORING_LOCATION_QUEUES", default=["checks.us-east", "checks.eu-west", "checks.ap-south"]
+)
+# Checks one worker process runs at once (asyncio), per batch.
+MONITORING_CHECK_CONCURRENCY = env.int("MONITORING_CHECK_CONCURRENCY", default=100)
+
 
 # --- Retention (days; cleanup_old_data() runs every 10 minutes) -------------------------
 RETENTION_CHECK_RESULTS_DAYS = env.int("RETENTION_CHECK_RESULTS_DAYS", default=30)
@@ -205,8 +219,12 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 # Pages have a queue of their own so checks can never starve them.
 NOTIFICATIONS_QUEUE = env.str("NOTIFICATIONS_QUEUE", default="notifications")
-# Queues the all-in-one worker of `make run` consumes; production runs a worker per group.
-CELERY_WORKER_QUEUES = env.list("CELERY_WORKER_QUEUES", default=["default", NOTIFICATIONS_QUEUE])
+# Queues the all-in-one worker of `make run` consumes; production runs a worker per group
+# (one per monitoring location, consuming only that location's checks.<code> queue).
+CELERY_WORKER_QUEUES = env.list(
+    "CELERY_WORKER_QUEUES",
+    default=["default", NOTIFICATIONS_QUEUE, *MONITORING_LOCATION_QUEUES],
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Cache (Redis): rendered status pages keyed by page version, rate limits ------------

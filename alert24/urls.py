@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
     path("status/", include("statuspages.urls")),
+    path("hb/", include("monitoring.urls")),
     path("", include("accounts.urls")),
 ]

@@ -1,0 +1,186 @@
+"""Admin for monitors: checks with their locations inline, read-only results and rollups."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.db.models.expressions import DatabaseDefault
+from django.http import HttpRequest
+
+from monitoring.models import (
+    CheckResult,
+    CheckSchedule,
+    MonitoringAlert,
+    MonitoringCheck,
+    MonitoringLocation,
+    MonitoringStatistic,
+)
+
+
+@admin.register(MonitoringLocation)
+class MonitoringLocationAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "region", "queue", "is_active"]
+    list_filter = ["is_active"]
+
+
+class CheckScheduleInline(admin.TabularInline):
+    model = CheckSchedule
+    fields = ["location", "next_run_at", "last_dispatched_at"]
+    readonly_fields = ["next_run_at", "last_dispatched_at"]
+    extra = 0
+    verbose_name = "location"
+    verbose_name_plural = "locations (one schedule each)"
+
+
+@admin.register(MonitoringCheck)
+class MonitoringCheckAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "check_type",
+        "state",
+        "last_checked_at",
+        "last_response_time_ms",
+        "interval_seconds",
+        "service",
+        "is_paused",
+    ]
+    list_filter = ["check_type", "state", "is_paused", "locations", "organization"]
+    search_fields = ["name"]
+    inlines = [CheckScheduleInline]
+    actions = ["pause", "resume", "run_now"]
+    readonly_fields = [
+        "state",
+        "state_changed_at",
+        "consecutive_failures",
+        "consecutive_successes",
+        "last_checked_at",
+        "last_status",
+        "last_response_time_ms",
+        "last_reason",
+        "heartbeat_url",
+        "last_ping_at",
+        "last_fail_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "check_type", "config", "service"]}),
+        (
+            "Schedule and alerting",
+            {
+                "fields": [
+                    "interval_seconds",
+                    "timeout_seconds",
+                    "failure_threshold",
+                    "recovery_threshold",
+                    "require_second_location",
+                    "severity",
+                    "is_paused",
+                ]
+            },
+        ),
+        (
+            "Current state",
+            {
+                "fields": [
+                    "state",
+                    "state_changed_at",
+                    "consecutive_failures",
+                    "consecutive_successes",
+                    "last_checked_at",
+                    "last_status",
+                    "last_response_time_ms",
+                    "last_reason",
+                ]
+            },
+        ),
+        ("Heartbeat", {"fields": ["heartbeat_url", "last_ping_at", "last_fail_at"]}),
+    ]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+
+        class WithId(form_class):
+            """An add page's new check gets its id now, not from the database default.
+
+            Its pk would otherwise be a ``DatabaseDefault`` marker, and the locations inline
+            would query "schedules of <marker>" and crash when the form is redisplayed.
+            """
+
+            def __init__(self, *args: Any, **form_kwargs: Any) -> None:
+                super().__init__(*args, **form_kwargs)
+                if self.instance._state.adding and isinstance(self.instance.pk, DatabaseDefault):
+                    self.instance.pk = uuid.uuid4()
+
+        WithId.__name__ = form_class.__name__
+        return WithId
+
+    @admin.display(description="Heartbeat URL")
+    def heartbeat_url(self, obj: MonitoringCheck) -> str:
+        from django.conf import settings
+
+        path = obj.heartbeat_path
+        return f"{settings.SITE_URL}{path}" if path else "—"
+
+    @admin.action(description="Pause selected checks")
+    def pause(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.filter(is_paused=False).update(is_paused=True)
+        self.message_user(request, f"Paused {count} check(s).", messages.SUCCESS)
+
+    @admin.action(description="Resume selected checks")
+    def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.filter(is_paused=True).update(is_paused=False)
+        self.message_user(request, f"Resumed {count} check(s).", messages.SUCCESS)
+
+    @admin.action(description="Run selected checks now")
+    def run_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from monitoring.engine import run_now
+
+        for check in queryset[:20]:
+            outcome = run_now(check)
+            state = outcome.state if outcome else "paused"
+            self.message_user(request, f"{check}: {state}", messages.INFO)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(CheckResult)
+class CheckResultAdmin(ReadOnlyAdmin):
+    list_display = ["checked_at", "monitor", "location", "status", "response_time_ms", "reason"]
+    list_filter = ["status", "location"]
+    list_select_related = ["monitor", "location"]
+    show_full_result_count = False  # counting a 30-day volume table on every page is costly
+
+
+@admin.register(MonitoringAlert)
+class MonitoringAlertAdmin(ReadOnlyAdmin):
+    list_display = ["monitor", "status", "opened_at", "resolved_at", "incident", "failure_reason"]
+    list_filter = ["status"]
+    list_select_related = ["monitor", "incident"]
+
+
+@admin.register(MonitoringStatistic)
+class MonitoringStatisticAdmin(ReadOnlyAdmin):
+    list_display = [
+        "monitor",
+        "period",
+        "bucket_start",
+        "total_checks",
+        "up_checks",
+        "degraded_checks",
+        "down_checks",
+        "avg_response_ms",
+        "p95_response_ms",
+    ]
+    list_filter = ["period"]
+    list_select_related = ["monitor"]

@@ -1,0 +1,111 @@
+"""Admin: filters, pause/resume and run-now actions, read-only results, under RLS."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import OrganizationMember
+from accounts.roles import Role
+from monitoring.models import CheckResult, MonitoringCheck
+
+from .factories import location, make_check
+
+
+@pytest.fixture
+def admin_client(client, make_user, org_a):
+    user = make_user("root@example.com", is_staff=True, is_superuser=True)
+    OrganizationMember.objects.create(organization=org_a, user=user, role=Role.ADMIN)
+    client.force_login(user)
+    return client
+
+
+URL = "/admin/monitoring/monitoringcheck/"
+
+
+def test_changelist_with_filters(admin_client, org_a, org_b):
+    make_check(org_a, "Ours")
+    make_check(org_b, "Theirs")
+    response = admin_client.get(
+        URL,
+        {"check_type": "http", "state": "pending", "locations__id__exact": location("us-east").pk},
+    )
+    assert response.status_code == 200
+    assert b"Ours" in response.content and b"Theirs" not in response.content  # RLS
+
+
+def test_pause_and_resume_actions(admin_client, org_a):
+    check = make_check(org_a)
+    admin_client.post(URL, {"action": "pause", "_selected_action": [check.pk]})
+    check.refresh_from_db()
+    assert check.is_paused and check.state == "paused"
+    admin_client.post(URL, {"action": "resume", "_selected_action": [check.pk]})
+    check.refresh_from_db()
+    assert not check.is_paused and check.state == "pending"
+
+
+def test_run_now_action(admin_client, org_a, http_servers, settings):
+    settings.MONITORING_ALLOW_PRIVATE_TARGETS = True
+    check = make_check(org_a, config={"url": f"{http_servers.base}/ok"})
+    admin_client.post(URL, {"action": "run_now", "_selected_action": [check.pk]})
+    check.refresh_from_db()
+    assert check.state == "up"
+    assert CheckResult.objects.get(monitor=check).location == location("us-east")
+
+
+def test_change_page_shows_the_heartbeat_url(admin_client, org_a):
+    beat = make_check(org_a, "Cron", check_type="heartbeat", config={"period_s": 300}, locations=())
+    response = admin_client.get(f"{URL}{beat.pk}/change/")
+    assert response.status_code == 200
+    assert f"/hb/{beat.heartbeat_token}".encode() in response.content
+
+
+def test_add_form_reports_config_errors_by_field(admin_client, org_a):
+    response = admin_client.post(
+        f"{URL}add/",
+        {
+            "organization": org_a.pk,
+            "name": "Broken",
+            "check_type": "keyword",
+            "config": '{"url": "https://example.com"}',
+            "interval_seconds": 10,
+            "timeout_seconds": 5,
+            "failure_threshold": 2,
+            "recovery_threshold": 1,
+            "severity": "high",
+            "schedules-TOTAL_FORMS": 0,
+            "schedules-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200  # the form again, with errors
+    errors = response.context["adminform"].form.errors
+    assert "interval_seconds" in errors
+    assert not MonitoringCheck.objects.filter(name="Broken").exists()
+
+
+def test_results_are_read_only(admin_client):
+    assert admin_client.get("/admin/monitoring/checkresult/").status_code == 200
+    assert admin_client.get("/admin/monitoring/checkresult/add/").status_code == 403
+
+
+def test_add_form_creates_the_check_and_its_schedule(admin_client, org_a):
+    response = admin_client.post(
+        f"{URL}add/",
+        {
+            "organization": org_a.pk,
+            "name": "Homepage",
+            "check_type": "keyword",
+            "config": '{"url": "https://example.com", "keyword": "Example"}',
+            "interval_seconds": 60,
+            "timeout_seconds": 5,
+            "failure_threshold": 2,
+            "recovery_threshold": 1,
+            "severity": "high",
+            "schedules-TOTAL_FORMS": 1,
+            "schedules-INITIAL_FORMS": 0,
+            "schedules-0-location": location("eu-west").pk,
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    check = MonitoringCheck.objects.get(name="Homepage")
+    (schedule,) = check.schedules.all()
+    assert schedule.location.code == "eu-west" and schedule.next_run_at is not None
