@@ -179,7 +179,12 @@ BEGIN
         RETURN;
     END IF;
     BEGIN
-        EXECUTE 'SELECT set_components_for_monitoring_check($1, $2)' USING p_check_id, p_status;
+        -- Status pages speak component statuses; a confirmed failure is a major outage.
+        EXECUTE 'SELECT set_components_for_monitoring_check($1, $2)'
+            USING p_check_id, CASE p_status WHEN 'down' THEN 'major_outage'
+                                            WHEN 'degraded' THEN 'degraded_performance'
+                                            WHEN 'up' THEN 'operational'
+                                            ELSE p_status END;
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'set_components_for_monitoring_check(%, %) failed: %',
             p_check_id, p_status, SQLERRM;

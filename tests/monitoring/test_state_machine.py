@@ -187,28 +187,58 @@ def test_maintenance_suppresses_alerts(org_a, api):
     assert Incident.objects.count() == 1
 
 
-def test_stand_in_maintenance_function_is_false_without_status_pages(org_a):
+def test_no_maintenance_no_suppression(org_a):
     check = make_check(org_a)
     with connection.cursor() as cursor:
         cursor.execute("SELECT check_in_maintenance(%s, now())", [check.pk])
         assert cursor.fetchone()[0] is False
 
 
-def test_component_hook_is_called_on_down_and_recovery(org_a, api):
+@pytest.fixture
+def component(org_a):
+    from statuspages.models import Component, StatusPage
+
+    page = StatusPage.objects.create(organization=org_a, name="Acme status", slug="acme")
+    return Component.objects.create(organization=org_a, status_page=page, name="API")
+
+
+def test_confirmed_failure_turns_the_linked_component_red_and_recovery_back(org_a, api, component):
     check = make_check(org_a, service=api, failure_threshold=1)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE component_calls (check_id uuid, status text)")
-        cursor.execute(
-            "CREATE FUNCTION set_components_for_monitoring_check(check_id uuid, status text)"
-            " RETURNS void LANGUAGE sql AS"
-            " $$ INSERT INTO component_calls VALUES ($1, $2) $$"
-        )
+    component.monitoring_check_id = check.pk
+    component.save()
     feed(check, "down")
-    feed(check, "down")
+    component.refresh_from_db()
+    assert component.status == "major_outage"
     feed(check, "up")
+    component.refresh_from_db()
+    assert component.status == "operational"
+    changes = list(component.history.values_list("old_status", "new_status"))
+    assert ("operational", "major_outage") in changes
+    assert ("major_outage", "operational") in changes
+
+
+def test_maintenance_window_of_the_linked_component_suppresses_alerts(org_a, api, component):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from statuspages.services import schedule_maintenance
+
+    check = make_check(org_a, service=api, failure_threshold=1)
+    component.monitoring_check_id = check.pk
+    component.save()
+    now = timezone.now()
+    schedule_maintenance(
+        component.status_page,
+        name="Database upgrade",
+        scheduled_start=now - dt.timedelta(minutes=5),
+        scheduled_end=now + dt.timedelta(hours=1),
+        components=[component],
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT check_id, status FROM component_calls")
-        assert cursor.fetchall() == [(check.pk, "down"), (check.pk, "up")]
+        cursor.execute("SELECT process_maintenance_windows()")
+    feed(check, "down")
+    assert not MonitoringAlert.objects.exists() and not Incident.objects.exists()
 
 
 def test_bad_results_are_refused_clearly(org_a):
