@@ -46,3 +46,9 @@ def demo_heartbeat() -> int:
     from monitoring.demo import ping_demo_heartbeats
 
     return ping_demo_heartbeats()
+
+
+@shared_task(name="monitoring.refresh_check_statistics_view", ignore_result=True)
+def refresh_check_statistics_view() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT refresh_monitoring_check_statistics()")
