@@ -16,3 +16,7 @@ class ApiCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 100
     ordering = "-created_at"
+
+    def get_ordering(self, request, queryset, view) -> tuple[str, ...]:
+        ordering = getattr(view, "ordering", None) or self.ordering
+        return (ordering,) if isinstance(ordering, str) else tuple(ordering)
