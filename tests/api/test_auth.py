@@ -29,8 +29,14 @@ def test_key_is_stored_only_as_its_hash(org_a):
 
 def test_management_command_prints_the_key_once(org_a, world_a):
     out, err = io.StringIO(), io.StringIO()
-    call_command("create_api_key", organization="acme", read_only=True, name="Grafana",
-                 stdout=out, stderr=err)  # fmt: skip
+    call_command(
+        "create_api_key",
+        organization="acme",
+        read_only=True,
+        name="Grafana",
+        stdout=out,
+        stderr=err,
+    )
     key = out.getvalue().strip()
     stored = ApiKey.objects.get(name="Grafana")
     assert stored.scope == "read" and stored.organization == org_a

@@ -42,16 +42,21 @@ OBJECT_ENDPOINTS = [
     ("put", "/api/v1/schedules/{schedule}/", {"name": "hijacked", "time_zone": "UTC"}),
     ("delete", "/api/v1/schedules/{schedule}/", None),
     ("get", "/api/v1/schedules/{schedule}/on-call-now/", None),
-    ("get", "/api/v1/schedules/{schedule}/shifts/?since=2026-01-01T00:00Z&until=2026-01-02T00:00Z",
-     None),
+    (
+        "get",
+        "/api/v1/schedules/{schedule}/shifts/?since=2026-01-01T00:00Z&until=2026-01-02T00:00Z",
+        None,
+    ),
     ("get", "/api/v1/users/{person}/", None),
     ("get", "/api/v1/teams/{team}/", None),
-]  # fmt: skip
+]
 
 
 def _ids(world) -> dict[str, str]:
-    return {name: str(getattr(world, name).pk) for name in
-            ("incident", "service", "policy", "schedule", "person", "team")}  # fmt: skip
+    return {
+        name: str(getattr(world, name).pk)
+        for name in ("incident", "service", "policy", "schedule", "person", "team")
+    }
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -59,8 +64,15 @@ def test_lists_never_show_the_other_organization(api, world_a, world_b, url):
     body = json.dumps(api.get(url).json())
     for value in _ids(world_b).values():
         assert value not in body
-    for text in ("Incident b", "Service b", "Policy b", "Schedule b", "oncall-b", "Team b",
-                 world_b.integration.integration_key):  # fmt: skip
+    for text in (
+        "Incident b",
+        "Service b",
+        "Policy b",
+        "Schedule b",
+        "oncall-b",
+        "Team b",
+        world_b.integration.integration_key,
+    ):
         assert text not in body
     assert api.get(url).json()["results"], "A's own rows are listed"
 
@@ -101,8 +113,10 @@ def test_cannot_create_in_a_with_references_to_b(api, world_a, world_b):
         "/api/v1/services/", {"name": "S", "escalation_policy": str(world_b.policy.pk)}
     )
     assert service.status_code == 400
-    rules = [{"delay_minutes": 5, "targets": [{"type": kind, "id": str(getattr(world_b, attr).pk)}]}
-             for kind, attr in (("user", "person"), ("schedule", "schedule"), ("team", "team"))]  # fmt: skip
+    rules = [
+        {"delay_minutes": 5, "targets": [{"type": kind, "id": str(getattr(world_b, attr).pk)}]}
+        for kind, attr in (("user", "person"), ("schedule", "schedule"), ("team", "team"))
+    ]
     for rule in rules:
         response = api.post("/api/v1/escalation-policies/", {"name": "P", "rules": [rule]})
         assert response.status_code == 400, rule

@@ -23,8 +23,13 @@ def test_incident_list_and_retrieve(api, world_a):
 
 
 def test_create_incident_and_dedup(api, world_a, admin_a):
-    body = {"service": str(world_a.service.pk), "title": "Disk full", "severity": "critical",
-            "dedup_key": "disk", "details": {"host": "db1"}}  # fmt: skip
+    body = {
+        "service": str(world_a.service.pk),
+        "title": "Disk full",
+        "severity": "critical",
+        "dedup_key": "disk",
+        "details": {"host": "db1"},
+    }
     created = api.post("/api/v1/incidents/", body, From="admin-a@example.com")
     assert created.status_code == 201
     data = created.json()
@@ -99,8 +104,14 @@ def test_incident_filters(api, world_a):
 
 
 def test_services_crud_and_integrations(api, world_a):
-    created = api.post("/api/v1/services/", {"name": "Checkout", "urgency_rule": "severity_based",
-                                             "escalation_policy": str(world_a.policy.pk)})  # fmt: skip
+    created = api.post(
+        "/api/v1/services/",
+        {
+            "name": "Checkout",
+            "urgency_rule": "severity_based",
+            "escalation_policy": str(world_a.policy.pk),
+        },
+    )
     assert created.status_code == 201, created.json()
     service_id = created.json()["id"]
     assert api.post("/api/v1/services/", {"name": "checkout"}).status_code == 409
@@ -108,8 +119,10 @@ def test_services_crud_and_integrations(api, world_a):
     assert too_short.status_code == 400
     patched = api.patch(f"/api/v1/services/{service_id}/", {"description": "Payments"})
     assert patched.json()["description"] == "Payments"
-    integration = api.post(f"/api/v1/services/{service_id}/integrations/", {"name": "Prometheus",
-                                                                          "kind": "alertmanager"})  # fmt: skip
+    integration = api.post(
+        f"/api/v1/services/{service_id}/integrations/",
+        {"name": "Prometheus", "kind": "alertmanager"},
+    )
     assert integration.status_code == 201 and len(integration.json()["integration_key"]) == 32
     listed = api.get(f"/api/v1/services/{service_id}/integrations/").json()
     assert [i["name"] for i in listed] == ["Prometheus"]
@@ -126,17 +139,28 @@ def test_escalation_policy_with_nested_rules(api, world_a):
         "repeat_count": 2,
         "rules": [
             {"delay_minutes": 5, "targets": [{"type": "user", "id": str(world_a.person.pk)}]},
-            {"delay_minutes": 15, "targets": [{"type": "schedule", "id": str(world_a.schedule.pk)},
-                                              {"type": "team", "id": str(world_a.team.pk)}]},
+            {
+                "delay_minutes": 15,
+                "targets": [
+                    {"type": "schedule", "id": str(world_a.schedule.pk)},
+                    {"type": "team", "id": str(world_a.team.pk)},
+                ],
+            },
         ],
-    }  # fmt: skip
+    }
     created = api.post("/api/v1/escalation-policies/", body)
     assert created.status_code == 201, created.json()
     data = created.json()
     assert [r["position"] for r in data["rules"]] == [0, 1]
     assert data["rules"][1]["targets"][1] == {"type": "team", "id": str(world_a.team.pk)}
-    replaced = api.patch(f"/api/v1/escalation-policies/{data['id']}/", {"rules": [
-        {"delay_minutes": 1, "targets": [{"type": "user", "id": str(world_a.person.pk)}]}]})  # fmt: skip
+    replaced = api.patch(
+        f"/api/v1/escalation-policies/{data['id']}/",
+        {
+            "rules": [
+                {"delay_minutes": 1, "targets": [{"type": "user", "id": str(world_a.person.pk)}]}
+            ]
+        },
+    )
     assert len(replaced.json()["rules"]) == 1
     policy = EscalationPolicy.objects.get(pk=data["id"])
     assert policy.rules.count() == 1
@@ -171,19 +195,35 @@ def test_schedules_on_call_now_and_shifts(api, world_a):
 def test_users_and_teams(api, world_a, admin_a):
     users = api.get("/api/v1/users/").json()["results"]
     assert {(u["email"], u["role"]) for u in users} == {
-        ("admin-a@example.com", "admin"), ("oncall-a@example.com", "responder")}  # fmt: skip
+        ("admin-a@example.com", "admin"),
+        ("oncall-a@example.com", "responder"),
+    }
     assert api.get(f"/api/v1/users/{admin_a.pk}/").json()["role"] == "admin"
     teams = api.get("/api/v1/teams/").json()["results"]
-    assert teams[0]["members"] == [{"user": {"id": str(world_a.person.pk),
-                                             "email": "oncall-a@example.com",
-                                             "full_name": "oncall-a"}, "role": "member"}]  # fmt: skip
+    assert teams[0]["members"] == [
+        {
+            "user": {
+                "id": str(world_a.person.pk),
+                "email": "oncall-a@example.com",
+                "full_name": "oncall-a",
+            },
+            "role": "member",
+        }
+    ]
     assert api.post("/api/v1/users/", {}).status_code == 405
 
 
 def test_nothing_is_half_written_when_a_request_fails(api, world_a):
     before = IncidentUpdate.objects.count(), Incident.objects.count()
-    body = {"name": "Broken", "rules": [{"delay_minutes": 5, "targets": [
-        {"type": "user", "id": "00000000-0000-0000-0000-000000000000"}]}]}  # fmt: skip
+    body = {
+        "name": "Broken",
+        "rules": [
+            {
+                "delay_minutes": 5,
+                "targets": [{"type": "user", "id": "00000000-0000-0000-0000-000000000000"}],
+            }
+        ],
+    }
     assert api.post("/api/v1/escalation-policies/", body).status_code == 400
     assert not EscalationPolicy.objects.filter(name="Broken").exists()
     assert (IncidentUpdate.objects.count(), Incident.objects.count()) == before
