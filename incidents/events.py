@@ -196,8 +196,14 @@ def validate_change_event(body: dict) -> tuple[str, dict]:
 
 
 def _parse_timestamp(value: str) -> dt.datetime | None:
+    # Lenient like PagerDuty: "…+00:00Z" (what some clients send) reads as UTC too.
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        body = text[:-1]
+        has_offset = len(body) >= 6 and body[-6] in "+-" and body[-3] == ":"
+        text = body if has_offset else body + "+00:00"
     try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        return dt.datetime.fromisoformat(text)
     except ValueError:
         return None
 
@@ -367,7 +373,8 @@ def validate_alertmanager(body: dict) -> AlertGroup:
         alerts = []
     maps = {}
     for name in ("groupLabels", "commonLabels", "commonAnnotations"):
-        value = body.get(name) or {}
+        value = body.get(name)
+        value = {} if value is None else value
         if not isinstance(value, dict):
             errors.append(f"'{name}' must be an object")
             value = {}
