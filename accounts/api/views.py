@@ -14,6 +14,7 @@ import uuid
 from django.db import transaction
 from django.db.models import F, QuerySet
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 from accounts.api.authentication import ApiKeyPrincipal, request_organization_id
@@ -30,6 +31,8 @@ class OrganizationViewSetMixin:
 
     write_permission: str = Permission.CONFIGURE
     organization_field = "organization_id"
+    # Any id reaches the view, so a malformed one is a JSON 404 rather than Django's HTML.
+    lookup_value_regex = "[^/]+"
 
     def dispatch(self, request, *args, **kwargs):
         # The tenancy middleware's transaction commits whatever the view leaves behind;
@@ -49,6 +52,13 @@ class OrganizationViewSetMixin:
         if getattr(self, "swagger_fake_view", False):
             return queryset.none()
         return queryset.filter(**{self.organization_field: self.organization_id})
+
+    def get_object(self):
+        try:
+            uuid.UUID(str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)))
+        except ValueError:
+            raise NotFound() from None
+        return super().get_object()
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
