@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from accounts.models import (
+    ApiKey,
     Organization,
     OrganizationMember,
     TeamGroup,
@@ -141,3 +142,28 @@ class UserActivityLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """API keys: made here (the key is shown once, in the confirmation), revoked here."""
+
+    list_display = ["name", "prefix", "organization", "scope", "created_at", "last_used_at"]
+    list_filter = ["scope", "organization"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at"]
+    fields = ["organization", "name", "scope", "revoked_at", *readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        from django.contrib import messages
+
+        from accounts.api.keys import create_api_key
+
+        new = create_api_key(obj.organization, obj.name, scope=obj.scope, created_by=request.user)
+        obj.pk = new.api_key.pk
+        messages.warning(
+            request, f"The new key is {new.secret} — copy it now, it will not be shown again."
+        )

@@ -402,3 +402,51 @@ class UserActivityLog(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.activity_type} {self.object_type} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ApiKey(OrganizationScopedModel):
+    """A per-organization REST API credential, stored only as a SHA-256 hash.
+
+    The full key (``a24_`` + 40 random characters) is shown once, when it is made; what
+    stays is its hash, so a database leak gives no usable credential, and a short prefix
+    that lets a person recognise the key in a list. A key finds its organization through
+    the ``authenticate_api_key()`` SQL function (SECURITY DEFINER: the one narrow path
+    across organizations), never through this table under the request's role.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read-only"
+        WRITE = "write", "Read-write"
+
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scope = models.CharField(
+        max_length=8, choices=Scope.choices, default=Scope.READ, db_default="read"
+    )
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "api_keys"
+        ordering = ["organization", "name"]
+        verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=["read", "write"]), name="api_keys_scope_valid"),
+            models.CheckConstraint(condition=Q(key_hash__regex=r"^[0-9a-f]{64}$"), name="api_keys_hash_format"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "django_celery_beat",
     "alert24",
     "accounts",
@@ -246,7 +248,46 @@ LOGGING = {
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
 
+# --- REST API and events (alert24/api_urls.py) ----------------------------------------
+# Authentication: organization API keys (Authorization: Bearer a24_…) or the browser
+# session. Rate limits are per key (or per signed-in user), and per routing key for events;
+# they are counted in Redis and skipped while Redis is unreachable.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.OrganizationPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env.str("API_RATE_LIMIT", default="600/min"),
+        "events": env.str("EVENTS_RATE_LIMIT", default="12000/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "accounts.api.pagination.ApiCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": [],
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.errors.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Alert24 API",
+    "DESCRIPTION": (
+        "Incidents, services, escalation policies, on-call schedules, users and teams of one "
+        "organization. Authenticate with an organization API key: `Authorization: Bearer "
+        "a24_…` (read-only keys may only GET). Lists use cursor pagination (`limit`, `cursor`). "
+        'Errors are `{"error": {"code", "message", "fields"}}`. Events are sent to the '
+        "PagerDuty-compatible `/v2/enqueue` (not part of this schema)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "SeverityEnum": "incidents.models.Severity",
+        "UrgencyEnum": "incidents.models.Urgency",
+        "RoleEnum": "accounts.roles.Role",
+    },
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
 }

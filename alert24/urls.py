@@ -6,6 +6,7 @@ admin.site.site_title = "Alert24 admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("alert24.api_urls")),
     path("", include("incidents.urls")),
     path("status/", include("statuspages.urls")),
     path("hb/", include("monitoring.urls")),

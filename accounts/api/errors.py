@@ -1,0 +1,102 @@
+"""One error body for every REST API failure, and its place in the OpenAPI schema.
+
+Every 4xx answer of ``/api/v1/`` is::
+
+    {"error": {"code": "validation_error", "message": "…", "fields": {"title": ["…"]}}}
+
+``code`` is DRF's error code for the exception (``not_authenticated``,
+``authentication_failed``, ``permission_denied``, ``not_found``, ``method_not_allowed``,
+``throttled``, ``parse_error``, ``validation_error``, ``unsupported_media_type``,
+``not_acceptable``) or ``conflict`` for a request the current state refuses (acting on a
+resolved incident, a duplicate name). ``fields`` is present only for validation errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for value in detail.values():
+            return _first_message(value)
+        return ""
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else ""
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, with Django validation and integrity errors mapped, in our envelope."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, IntegrityError):
+        exc = Conflict("This conflicts with an existing record.")
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    if isinstance(exc, exceptions.ValidationError):
+        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        error = {"code": "validation_error", "message": _first_message(detail), "fields": fields}
+    else:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        error = {"code": codes if isinstance(codes, str) else "error", "message": str(detail)}
+    response.data = {"error": error}
+    return response
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.JSONField(), required=False, help_text="Messages per request field."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+ERROR_CODES = {
+    "400": "Invalid request (see `error.fields`).",
+    "401": "Missing, unknown or revoked API key.",
+    "403": "The key is read-only or the member's role does not allow this.",
+    "404": "No such object in this organization.",
+    "429": "Rate limit exceeded; see the `Retry-After` header.",
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus the error responses every operation can give."""
+
+    def _get_response_bodies(self, direction: str = "response") -> dict:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        codes = dict(ERROR_CODES)
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes["409"] = "The current state refuses this (e.g. the incident is resolved)."
+        for code, description in codes.items():
+            if code not in responses:
+                response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                response["description"] = description
+                responses[code] = response
+        return responses

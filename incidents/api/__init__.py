@@ -1,0 +1,1 @@
+"""REST API for incident response: incidents, services, escalation policies, schedules."""

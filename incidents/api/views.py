@@ -1,0 +1,217 @@
+"""Viewsets for incidents, services, escalation policies and on-call schedules.
+
+State changes go through ``incidents.lifecycle`` (the same functions the UI, e-mail links
+and Twilio replies use), so the API can do nothing the product's own rules would refuse.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.errors import Conflict
+from accounts.api.views import OrganizationViewSetMixin, acting_user
+from accounts.roles import Permission
+from incidents import lifecycle, oncall
+from incidents.api.filters import IncidentFilter
+from incidents.api.serializers import (
+    EscalationPolicySerializer,
+    IncidentCreateSerializer,
+    IncidentSerializer,
+    IntegrationSerializer,
+    NoteSerializer,
+    OnCallNowSerializer,
+    ScheduleSerializer,
+    ServiceSerializer,
+    ShiftSerializer,
+    ShiftWindowSerializer,
+    TimelineEntrySerializer,
+)
+from incidents.models import (
+    EscalationPolicy,
+    Incident,
+    IncidentUpdate,
+    OnCallSchedule,
+    Service,
+    ServiceIntegration,
+)
+
+API_REASON = "via REST API"
+
+
+class IncidentViewSet(
+    OrganizationViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Incidents: list and filter, open, acknowledge, resolve, notes and timeline."""
+
+    queryset = Incident.objects.prefetch_related("assignees")
+    serializer_class = IncidentSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IncidentFilter
+    ordering = "-created_at"
+    write_permission = Permission.RESPOND
+
+    @extend_schema(
+        request=IncidentCreateSerializer,
+        responses={
+            201: IncidentSerializer,
+            200: OpenApiResponse(IncidentSerializer, "An open incident had this dedup_key."),
+        },
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        data = IncidentCreateSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        service = fields.pop("service")
+        opened = lifecycle.open_incident(
+            service, created_by=acting_user(request), source=Incident.Source.MANUAL, **fields
+        )
+        return Response(
+            IncidentSerializer(opened.incident).data,
+            status=status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK,
+        )
+
+    def _change(self, change, request: Request) -> Response:
+        incident = self.get_object()
+        try:
+            change(incident, acting_user(request), API_REASON)
+        except lifecycle.IncidentClosed as error:
+            raise Conflict(error.messages[0]) from error
+        return Response(IncidentSerializer(incident).data)
+
+    @extend_schema(request=None, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        """Acknowledge (no-op if already acknowledged; 409 if resolved)."""
+        return self._change(lifecycle.acknowledge, request)
+
+    @extend_schema(request=None, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Resolve (no-op if already resolved)."""
+        return self._change(lifecycle.resolve, request)
+
+    @extend_schema(methods=["GET"], request=None, responses=NoteSerializer(many=True))
+    @extend_schema(methods=["POST"], request=NoteSerializer, responses={201: NoteSerializer})
+    @action(
+        detail=True, methods=["get", "post"], serializer_class=NoteSerializer, pagination_class=None
+    )
+    def notes(self, request: Request, pk: str | None = None) -> Response:
+        """The incident's notes, oldest first; POST adds one."""
+        incident = self.get_object()
+        if request.method == "POST":
+            serializer = NoteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            note = lifecycle.add_note(
+                incident, acting_user(request), serializer.validated_data["message"]
+            )
+            return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        notes = IncidentUpdate.objects.filter(
+            incident=incident, update_type=IncidentUpdate.Kind.NOTE
+        ).order_by("created_at", "id")
+        return Response(NoteSerializer(notes, many=True).data)
+
+    @extend_schema(request=None, responses=TimelineEntrySerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        serializer_class=TimelineEntrySerializer,
+        pagination_class=None,
+    )
+    def timeline(self, request: Request, pk: str | None = None) -> Response:
+        """Everything that happened to the incident, oldest first (at most 1,000 entries)."""
+        incident = self.get_object()
+        entries = IncidentUpdate.objects.filter(incident=incident).order_by("created_at", "id")
+        return Response(TimelineEntrySerializer(entries[:1000], many=True).data)
+
+
+class ServiceViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
+    """Services, each with its integrations (the Events API routing keys)."""
+
+    queryset = Service.objects.prefetch_related("integrations")
+    serializer_class = ServiceSerializer
+    ordering = "name"
+
+    def perform_destroy(self, instance: Service) -> None:
+        if instance.incidents.exists():
+            raise Conflict("A service with incidents cannot be deleted; disable it instead.")
+        instance.delete()
+
+    @extend_schema(methods=["GET"], request=None, responses=IntegrationSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=IntegrationSerializer, responses={201: IntegrationSerializer}
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=IntegrationSerializer,
+        pagination_class=None,
+    )
+    def integrations(self, request: Request, pk: str | None = None) -> Response:
+        """The service's integrations; POST adds one (its key is generated)."""
+        service = self.get_object()
+        if request.method == "POST":
+            serializer = IntegrationSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            serializer.save(organization_id=service.organization_id, service=service)
+            return Response(serializer.data, status=status.HTTP_201_CREATED)
+        integrations = ServiceIntegration.objects.filter(service=service).order_by("created_at")
+        return Response(IntegrationSerializer(integrations, many=True).data)
+
+
+class EscalationPolicyViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
+    """Escalation policies with their levels (rules) and targets nested."""
+
+    queryset = EscalationPolicy.objects.prefetch_related("rules__targets")
+    serializer_class = EscalationPolicySerializer
+    ordering = "name"
+
+    def perform_destroy(self, instance: EscalationPolicy) -> None:
+        if instance.services.exists():
+            raise Conflict("Services use this policy; point them at another one first.")
+        instance.delete()
+
+
+class ScheduleViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
+    """On-call schedules, who is on call now, and the final schedule over a window."""
+
+    queryset = OnCallSchedule.objects.prefetch_related(
+        "layers__memberships", "layers__restrictions"
+    )
+    serializer_class = ScheduleSerializer
+    ordering = "name"
+
+    @extend_schema(request=None, responses=OnCallNowSerializer)
+    @action(detail=True, methods=["get"], url_path="on-call-now", pagination_class=None)
+    def on_call_now(self, request: Request, pk: str | None = None) -> Response:
+        """Who is on call for this schedule right now (``user`` is null if nobody)."""
+        schedule = self.get_object()
+        at = timezone.now()
+        user = oncall.on_call_now([schedule], at).get(schedule.pk)
+        data = {"schedule": schedule.pk, "at": at, "user": user}
+        return Response(OnCallNowSerializer(data).data)
+
+    @extend_schema(
+        request=None,
+        parameters=[ShiftWindowSerializer],
+        responses=ShiftSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def shifts(self, request: Request, pk: str | None = None) -> Response:
+        """The final schedule (overrides and layers resolved) between ``since`` and ``until``."""
+        schedule = self.get_object()
+        window = ShiftWindowSerializer(data=request.query_params)
+        window.is_valid(raise_exception=True)
+        since, until = window.validated_data["since"], window.validated_data["until"]
+        items = oncall.shifts(schedule, since, until)
+        data = [{"user": s.user, "start": s.start, "end": s.end} for s in items]
+        return Response(ShiftSerializer(data, many=True).data)

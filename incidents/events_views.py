@@ -1,0 +1,127 @@
+"""HTTP endpoints for events: ``/v2/enqueue``, ``/v2/change/enqueue`` (PagerDuty Events API
+v2) and ``/integrations/alertmanager/<key>`` (Alertmanager ``webhook_config``).
+
+No session, no CSRF, no API key: the routing key is the credential, as at PagerDuty. Each
+request runs inside the tenancy middleware's transaction (app role, no organization); the
+key is resolved on the narrow system path, then the rest runs in its organization. Any
+failure before the writes answers 400 with PagerDuty's body and writes nothing; an
+unexpected error rolls the whole transaction back.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from rest_framework.settings import api_settings
+
+from accounts.api.throttling import hit
+from incidents import events
+
+THROTTLED = {
+    "status": "throttle event",
+    "message": "Requests for this service are arriving too quickly.  Please retry later.",
+}
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes, without reading an announced oversized body at all."""
+    try:
+        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        announced = 0
+    if announced > limit:
+        return b"x" * (limit + 1)
+    return request.read(limit + 1)
+
+
+def _rejected(error: events.EventRejected) -> JsonResponse:
+    return JsonResponse(error.body, status=400)
+
+
+def _throttled(routing_key: str) -> JsonResponse | None:
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get("events")
+    wait = hit("events", routing_key, rate) if rate else None
+    if wait is None:
+        return None
+    response = JsonResponse(THROTTLED, status=429)
+    response["Retry-After"] = str(int(wait + 0.999))
+    return response
+
+
+def _invalid_routing_key() -> JsonResponse:
+    body = {"status": "invalid event", "message": "Event object is invalid"}
+    return JsonResponse({**body, "errors": ["Invalid routing key"]}, status=400)
+
+
+@csrf_exempt
+@require_POST
+def enqueue(request: HttpRequest) -> JsonResponse:
+    """PagerDuty Events API v2: trigger, acknowledge or resolve; 202 with the dedup key."""
+    try:
+        body = events.parse_json_object(
+            _read_body(request, events.MAX_EVENT_BYTES), request.content_type or ""
+        )
+        event = events.validate_event(body)
+    except events.EventRejected as error:
+        return _rejected(error)
+    throttled = _throttled(event.routing_key)
+    if throttled is not None:
+        return throttled
+    found = events.route(event.routing_key)
+    if found is None:
+        return _invalid_routing_key()
+    events.enter_route(found)
+    dedup_key = events.apply_event(found, event)
+    body = {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
+    return JsonResponse(body, status=202)
+
+
+@csrf_exempt
+@require_POST
+def change_enqueue(request: HttpRequest) -> JsonResponse:
+    """PagerDuty change events: recorded against the service, no incident."""
+    try:
+        body = events.parse_json_object(
+            _read_body(request, events.MAX_EVENT_BYTES), request.content_type or ""
+        )
+        routing_key, change = events.validate_change_event(body)
+    except events.EventRejected as error:
+        return _rejected(error)
+    throttled = _throttled(routing_key)
+    if throttled is not None:
+        return throttled
+    found = events.route(routing_key)
+    if found is None:
+        return _invalid_routing_key()
+    events.enter_route(found)
+    events.record_change_event(found, change)
+    return JsonResponse({"status": "success", "message": "Change event processed"}, status=202)
+
+
+@csrf_exempt
+@require_POST
+def alertmanager(request: HttpRequest, integration_key: str) -> JsonResponse:
+    """Alertmanager ``webhook_config``: one incident per alert group (``groupKey``)."""
+    try:
+        body = events.parse_json_object(
+            _read_body(request, events.MAX_ALERTMANAGER_BYTES),
+            request.content_type or "",
+            events.MAX_ALERTMANAGER_BYTES,
+        )
+        group = events.validate_alertmanager(body)
+    except events.EventRejected as error:
+        return _rejected(error)
+    throttled = _throttled(integration_key)
+    if throttled is not None:
+        return throttled
+    found = events.route(integration_key)
+    if found is None:
+        return JsonResponse(
+            {"status": "invalid event", "message": "Unknown integration key", "errors": []},
+            status=404,
+        )
+    events.enter_route(found)
+    dedup_key, incident_id = events.apply_alertmanager(found, group)
+    body = {"status": "success", "dedup_key": dedup_key, "incident": incident_id}
+    return JsonResponse(body, status=200)

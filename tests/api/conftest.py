@@ -1,0 +1,114 @@
+"""Two organizations with a bit of everything, and API keys for them (real rows, no mocks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.api.keys import create_api_key
+from accounts.models import ApiKey, Organization, TeamGroup, TeamMembership
+from incidents import lifecycle
+from incidents.models import (
+    OnCallSchedule,
+    ScheduleLayer,
+    ScheduleLayerMember,
+    ServiceIntegration,
+)
+from tests.incidents.factories import member, policy, service
+
+
+class Api:
+    """A test client that sends an API key, and JSON bodies."""
+
+    def __init__(self, key: str | None) -> None:
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    def get(self, url: str, **params):
+        return self.client.get(url, params, headers=self.headers)
+
+    def post(self, url: str, data=None, **headers):
+        return self.client.post(
+            url, data or {}, content_type="application/json", headers={**self.headers, **headers}
+        )
+
+    def patch(self, url: str, data):
+        return self.client.patch(url, data, content_type="application/json", headers=self.headers)
+
+    def put(self, url: str, data):
+        return self.client.put(url, data, content_type="application/json", headers=self.headers)
+
+    def delete(self, url: str):
+        return self.client.delete(url, headers=self.headers)
+
+
+def build_world(organization: Organization, tag: str) -> SimpleNamespace:
+    """A responder, a team, a schedule, a policy, a service with an integration, an incident."""
+    person = member(organization, f"oncall-{tag}@example.com")
+    team = TeamGroup.objects.create(organization=organization, name=f"Team {tag}")
+    TeamMembership.objects.create(organization=organization, team=team, user=person)
+    schedule = OnCallSchedule.objects.create(organization=organization, name=f"Schedule {tag}")
+    layer = ScheduleLayer.objects.create(
+        organization=organization,
+        schedule=schedule,
+        rotation_unit="days",
+        rotation_length=1,
+        rotation_start=timezone.now() - dt.timedelta(days=3),
+    )
+    ScheduleLayerMember.objects.create(organization=organization, layer=layer, user=person)
+    escalation = policy(organization, [[person], [schedule]], name=f"Policy {tag}")
+    svc = service(organization, escalation, name=f"Service {tag}")
+    integration = ServiceIntegration.objects.create(organization=organization, service=svc)
+    incident = lifecycle.open_incident(svc, f"Incident {tag}", dedup_key=f"dedup-{tag}").incident
+    note = lifecycle.add_note(incident, person, f"Note {tag}")
+    return SimpleNamespace(
+        organization=organization,
+        person=person,
+        team=team,
+        schedule=schedule,
+        policy=escalation,
+        service=svc,
+        integration=integration,
+        incident=incident,
+        note=note,
+    )
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Users here never log in with a password; hashing one properly costs ~0.3 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world_a(org_a) -> SimpleNamespace:
+    return build_world(org_a, "a")
+
+
+@pytest.fixture
+def world_b(org_b) -> SimpleNamespace:
+    return build_world(org_b, "b")
+
+
+@pytest.fixture
+def key_a(org_a) -> str:
+    return create_api_key(org_a, "A read-write", scope=ApiKey.Scope.WRITE).secret
+
+
+@pytest.fixture
+def read_key_a(org_a) -> str:
+    return create_api_key(org_a, "A read-only", scope=ApiKey.Scope.READ).secret
+
+
+@pytest.fixture
+def api(key_a) -> Api:
+    return Api(key_a)
+
+
+@pytest.fixture
+def read_api(read_key_a) -> Api:
+    return Api(read_key_a)

@@ -1,0 +1,109 @@
+"""The OpenAPI schema validates, is served with its docs, and matches behaviour."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
+from django.db import close_old_connections
+from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.api.conftest import Api
+from tests.incidents.factories import service
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schema_validates_without_warnings():
+    out = io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    assert "/api/v1/incidents/{id}/acknowledge/" in out.getvalue()
+
+
+def test_schema_and_docs_are_served_without_a_key():
+    client = Client()
+    schema = client.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
+    assert schema.status_code == 200 and schema.json()["openapi"].startswith("3.")
+    assert "ApiKey" in schema.json()["components"]["securitySchemes"]
+    assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/redoc/").status_code == 200
+
+
+def test_api_rate_limit_per_key_is_429_with_retry_after(api, read_api, world_a, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api": "3/min", "events": "9/min"},
+    }
+    statuses = [api.get("/api/v1/services/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = api.get("/api/v1/services/")
+    assert 1 <= int(response["Retry-After"]) <= 61
+    assert response.json()["error"]["code"] == "throttled"
+    assert read_api.get("/api/v1/services/").status_code == 200  # another key, its own budget
+
+
+def _load_schema():
+    """The schema the app serves (same generator), made without a database at import time."""
+    generator = SchemaGenerator()
+    document = json.loads(json.dumps(generator.get_schema(request=None, public=True), default=str))
+    loaded = schemathesis.openapi.from_dict(document)
+    loaded.app = WSGIHandler()
+    return loaded
+
+
+SCHEMA = _load_schema()
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Like Django's test client, keep the per-request connection clean-up away: it would
+    close the connection that holds the test's transaction."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_key(org_a, keep_test_connection) -> str:
+    from accounts.api.keys import create_api_key
+
+    service(org_a, name="Fuzzed")
+    return create_api_key(org_a, "fuzz", scope="write").secret
+
+
+@SCHEMA.parametrize()
+@settings(max_examples=2, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case, fuzz_key):
+    """No 5xx, documented statuses, bodies and headers as the schema says, auth enforced."""
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {fuzz_key}"},
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+            response_headers_conformance,
+            ignored_auth,
+        ],
+    )
+
+
+def test_read_only_fuzzing_leaves_no_writes(world_a, read_key_a):
+    assert Api(read_key_a).post("/api/v1/services/", {"name": "x"}).status_code == 403
