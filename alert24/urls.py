@@ -7,5 +7,6 @@ admin.site.site_title = "Alert24 admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
+    path("", include("incidents.ui_urls")),
     path("", include("accounts.urls")),
 ]
