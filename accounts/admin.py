@@ -250,7 +250,7 @@ class MemberForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if self.instance.pk is None:
+        if self.instance._state.adding:
             email = (data.get("email") or "").strip().lower()
             user = User.objects.filter(email=email).first() if email else None
             if user is None:
