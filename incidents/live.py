@@ -132,7 +132,6 @@ def relay_notifications(
     return relayed
 
 
-
 def _etag(*parts: object) -> str:
     digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:20]
     return f'"{digest}"'
@@ -172,4 +171,3 @@ def incident_version(incident_id: uuid.UUID | str, *extra: object) -> str:
         )
         row = cursor.fetchone()
     return _etag(row, *extra)
-
