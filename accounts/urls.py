@@ -8,4 +8,19 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("organizations/switch/", views.switch_organization, name="switch-organization"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/contact-methods/", views.contact_method_add, name="contact-method-add"),
+    path(
+        "profile/contact-methods/<uuid:pk>/delete/",
+        views.contact_method_delete,
+        name="contact-method-delete",
+    ),
+    path(
+        "profile/contact-methods/<uuid:pk>/test/",
+        views.contact_method_test,
+        name="contact-method-test",
+    ),
+    path("profile/rules/", views.rule_add, name="notification-rule-add"),
+    path("profile/rules/<uuid:pk>/delete/", views.rule_delete, name="notification-rule-delete"),
+    path("profile/quiet-hours/", views.quiet_hours, name="quiet-hours"),
 ]

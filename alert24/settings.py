@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_htmx",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -103,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "alert24.tenancy.OrganizationMiddleware",
 ]
 
@@ -120,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "alert24.tenancy.organization_context",
+                "accounts.context_processors.navigation",
             ],
         },
     },
@@ -171,6 +174,12 @@ PUSHER_APP_ID = env.str("PUSHER_APP_ID", default="")
 PUSHER_KEY = env.str("PUSHER_KEY", default="")
 PUSHER_SECRET = env.str("PUSHER_SECRET", default="")
 PUSHER_CLUSTER = env.str("PUSHER_CLUSTER", default="mt1")
+# A Pusher-compatible server instead of the cluster's (self-hosted Soketi, or a test stand-in).
+PUSHER_HOST = env.str("PUSHER_HOST", default="")
+PUSHER_PORT = env.int("PUSHER_PORT", default=0) or None
+PUSHER_SSL = env.bool("PUSHER_SSL", default=True)
+# Seconds between the responder pages' polls when Pusher is not configured.
+LIVE_POLL_SECONDS = env.int("LIVE_POLL_SECONDS", default=5)
 # Notification channels (incidents.channels): seconds per network phase of one delivery;
 # whether webhook/Slack/Teams/Apprise targets may be private/loopback addresses (self-hosted
 # receivers); and a Twilio API base URL for a local stand-in (tests only, unset in production).

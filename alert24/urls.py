@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("status/", include("statuspages.urls")),
     path("hb/", include("monitoring.urls")),
+    path("", include("incidents.ui_urls")),
     path("", include("accounts.urls")),
 ]

@@ -1,0 +1,132 @@
+"""No N+1: query counts stay flat with 1,000 incidents, long timelines and many schedules.
+
+Every request pays 10 fixed queries (session, user, membership, RLS scope in and out);
+the budgets below are that plus the page's own, and do not grow with the data.
+Timings are printed by hand runs, not asserted (see bench/ for figures).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import OrganizationMember
+from incidents import lifecycle
+from incidents.models import (
+    Incident,
+    IncidentAssignment,
+    IncidentUpdate,
+    NotificationHistory,
+    OnCallSchedule,
+    ScheduleLayer,
+    ScheduleLayerMember,
+)
+from tests.incidents.factories import policy
+from tests.ui.conftest import person
+
+
+def many_incidents(org, api, crew, count=1000):
+    statuses = ["triggered", "acknowledged", "resolved", "resolved"]
+    incidents = Incident.objects.bulk_create(
+        [
+            Incident(
+                id=uuid.uuid4(),
+                organization=org,
+                service=api,
+                title=f"Incident {n}",
+                status=statuses[n % 4],
+            )
+            for n in range(count)
+        ]
+    )
+    IncidentAssignment.objects.bulk_create(
+        [
+            IncidentAssignment(organization=org, incident=incident, user=crew.responder)
+            for incident in incidents[::3]
+        ]
+    )
+    return incidents
+
+
+def test_incident_list_with_1000_incidents(login, crew, api, org_a, django_assert_max_num_queries):
+    many_incidents(org_a, api, crew)
+    client = login(crew.responder)
+    with django_assert_max_num_queries(19):
+        response = client.get(reverse("incident-list"))
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == 25
+    with django_assert_max_num_queries(19):
+        client.get(reverse("incident-list"), {"status": "open", "assignee": "me", "page": 3})
+
+
+def test_incident_page_with_a_long_timeline(
+    login, crew, api, org_a, open_incident, django_assert_max_num_queries
+):
+    many_incidents(org_a, api, crew, count=200)
+    incident = open_incident()
+    IncidentUpdate.objects.bulk_create(
+        [
+            IncidentUpdate(
+                organization=org_a,
+                incident=incident,
+                update_type="note",
+                message=f"n{n}",
+                user=crew.manager,
+            )
+            for n in range(150)
+        ]
+    )
+    NotificationHistory.objects.bulk_create(
+        [
+            NotificationHistory(
+                organization=org_a,
+                incident=incident,
+                user=crew.responder,
+                channel="email",
+                target="r@acme.example",
+                idempotency_key=f"k{n}",
+                status="sent",
+            )
+            for n in range(100)
+        ]
+    )
+    for other in (crew.manager, crew.admin):
+        lifecycle.reassign_to_user(incident, other, crew.responder)
+    client = login(crew.responder)
+    with django_assert_max_num_queries(22):
+        response = client.get(reverse("incident-detail", args=[incident.pk]))
+    assert response.status_code == 200 and len(response.context["timeline"]) >= 250
+    with django_assert_max_num_queries(18):
+        client.get(reverse("incident-live", args=[incident.pk]))
+
+
+def test_oncall_page_with_many_schedules_and_policies(
+    login, crew, org_a, django_assert_max_num_queries
+):
+    start = timezone.now() - dt.timedelta(days=2)
+    people = [person(f"p{n}@acme.example") for n in range(6)]
+    for user in people:
+        OrganizationMember.objects.create(organization=org_a, user=user, role="responder")
+    schedules = []
+    for n in range(10):
+        schedule = OnCallSchedule.objects.create(organization=org_a, name=f"Rotation {n}")
+        layer = ScheduleLayer.objects.create(
+            organization=org_a, schedule=schedule, rotation_unit="days", rotation_start=start
+        )
+        for index, user in enumerate(people[n % 3 : n % 3 + 3]):
+            ScheduleLayerMember.objects.create(
+                organization=org_a, layer=layer, user=user, position=index
+            )
+        schedules.append(schedule)
+    for n in range(10):
+        policy(org_a, [[schedules[n]], [people[n % 6], crew.admin]], name=f"Policy {n}")
+    client = login(crew.viewer)
+    with django_assert_max_num_queries(18):
+        response = client.get(reverse("oncall"))
+    assert response.status_code == 200
+    assert len(response.context["schedules"]) == 10 and len(response.context["policies"]) == 10
+    with django_assert_max_num_queries(24):
+        client.get(reverse("schedule-detail", args=[schedules[0].pk]))
