@@ -141,7 +141,9 @@ def test_first_failure_is_rechecked_from_the_other_location_at_once(org_a, flip,
     with location_worker([a.queue, b.queue]):
         run_due_now(check, a)  # one scheduled run; the re-check from b is the worker's doing
         wait_for(lambda: state(check) == "down", what="confirmation via re-check")
-    assert [loc for loc, _status in results(check)] == [a.pk, b.pk]
+    # The scheduled run from a, then at once the re-check from b. (b's own schedule may
+    # also come due while the test waits on a loaded machine, so later results may follow.)
+    assert [loc for loc, _status in results(check)][:2] == [a.pk, b.pk]
     alert = MonitoringAlert.objects.get()
     assert sorted(alert.confirmed_locations) == sorted([a.code, b.code])
     assert Incident.objects.count() == 1
