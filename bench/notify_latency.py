@@ -22,7 +22,9 @@ from common import ROOT, figure, private_django
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--notifications", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=100.0, help="pages queued per second")
+    parser.add_argument(
+        "--rate", type=float, default=20.0, help="pages queued per second (100 saturates 2 cores)"
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
     args = parser.parse_args()
 

@@ -89,7 +89,7 @@ def main() -> None:
             timings.append((time.perf_counter() - started) * 1000)
         uptime_ms = statistics.median(timings)
         cursor.execute("EXPLAIN " + UPTIME_BARS, [ids])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+        plan = "\n".join(row[0][:100] for row in cursor.fetchall() if "->" in row[0])
 
         started = time.perf_counter()
         deleted = 0
