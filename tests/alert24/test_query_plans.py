@@ -32,6 +32,26 @@ HOT_QUERIES = {
         "SELECT id FROM incidents WHERE service_id = %(uuid)s AND dedup_key = 'k'"
         " AND status <> 'resolved'"
     ),
+    "due checks": (
+        "SELECT id FROM check_schedules WHERE next_run_at <= now() + interval '2 seconds'"
+        " ORDER BY next_run_at LIMIT 500 FOR UPDATE SKIP LOCKED"
+    ),
+    "latest result of a check": (
+        "SELECT checked_at, status FROM check_results WHERE check_id = %(uuid)s"
+        " ORDER BY checked_at DESC LIMIT 1"
+    ),
+    "90-day uptime bars of checks": (
+        "SELECT bucket_start, up_checks FROM monitoring_statistics"
+        " WHERE check_id = ANY(ARRAY[%(uuid)s]::uuid[]) AND period = 'day'"
+        " AND bucket_start >= now() - interval '90 days'"
+    ),
+    "90-day uptime bars of a status page": (
+        "SELECT component_id, date, uptime_percentage FROM uptime_calculations"
+        " WHERE status_page_id = %(uuid)s AND date >= current_date - 89"
+    ),
+    "open alert of a check": (
+        "SELECT id FROM monitoring_alerts WHERE check_id = %(uuid)s AND status = 'open'"
+    ),
     "activity log of an organization": (
         "SELECT id FROM user_activity_log WHERE organization_id = %(org)s"
         " ORDER BY created_at DESC LIMIT 50"
