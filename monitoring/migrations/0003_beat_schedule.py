@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from alert24.beat import periodic_task
+
 DISPATCH_SECONDS = 2
 
 TASKS = [
@@ -36,32 +38,20 @@ TASKS = [
 ]
 
 
-def add_schedule(apps, schema_editor):
-    interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
-    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    for name, task, (every, period), queue, expires, description in TASKS:
-        interval, _ = interval_model.objects.get_or_create(every=every, period=period)
-        task_model.objects.update_or_create(
-            name=name,
-            defaults={
-                "task": task,
-                "interval": interval,
-                "queue": queue,
-                "expire_seconds": expires,
-                "description": description,
-            },
-        )
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
-        name__in=[name for name, *_ in TASKS]
-    ).delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("monitoring", "0002_engine"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
-    operations = [migrations.RunPython(add_schedule, remove_schedule)]
+    operations = [
+        periodic_task(
+            name,
+            task,
+            every=every,
+            period=period,
+            queue=queue,
+            expire_seconds=expires,
+            description=description,
+        )
+        for name, task, (every, period), queue, expires, description in TASKS
+    ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from alert24.beat import periodic_task
+
 SCHEDULES = [
     # name, task, seconds, queue, description
     (
@@ -29,32 +31,20 @@ SCHEDULES = [
 ]
 
 
-def add_schedules(apps, schema_editor):
-    interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
-    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    for name, task, seconds, queue, description in SCHEDULES:
-        every, _ = interval_model.objects.get_or_create(every=seconds, period="seconds")
-        task_model.objects.update_or_create(
-            name=name,
-            defaults={
-                "task": task,
-                "interval": every,
-                "queue": queue,
-                "expire_seconds": seconds,
-                "description": description,
-            },
-        )
-
-
-def remove_schedules(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
-        name__in=[name for name, *_ in SCHEDULES]
-    ).delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("statuspages", "0002_row_level_security_and_sql"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
-    operations = [migrations.RunPython(add_schedules, remove_schedules)]
+    operations = [
+        periodic_task(
+            name,
+            task,
+            every=seconds,
+            period="seconds",
+            queue=queue,
+            expire_seconds=seconds,
+            description=description,
+        )
+        for name, task, seconds, queue, description in SCHEDULES
+    ]
