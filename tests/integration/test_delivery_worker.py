@@ -2,17 +2,14 @@
 sends nothing twice."""
 
 import datetime as dt
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from urllib.parse import parse_qs
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import TeamGroup
@@ -20,7 +17,7 @@ from incidents import engine, lifecycle
 from incidents.models import IncidentNotification, NotificationHistory
 from tests.channels.servers import RecordingServer, Reply
 from tests.channels.test_twilio import FROM, SID, TOKEN, FakeTwilio
-from tests.child_processes import database_url
+from tests.child_processes import start_worker, stop_worker
 from tests.incidents.factories import member, policy, service
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -48,36 +45,19 @@ class HoldingTwilio(FakeTwilio):
         return super().__call__(request)
 
 
-def start_worker(queue: str, provider_url: str, concurrency: int = 2) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "NOTIFICATIONS_QUEUE": queue,
-        "TWILIO_ACCOUNT_SID": SID,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "TWILIO_FROM_NUMBER": FROM,
-        "TWILIO_API_BASE_URL": provider_url,
-        "SITE_URL": "https://alert24.example.com",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "alert24", "worker", "-Q", queue,
-         "--concurrency", str(concurrency), "--loglevel", os.environ.get("WORKER_LOG", "WARNING"),
-         "--without-mingle", "--without-gossip"],
-        cwd=settings.BASE_DIR, env=env, start_new_session=True,
-    )  # fmt: skip
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+def start(queue: str, provider_url: str, concurrency: int = 2) -> subprocess.Popen:
+    return start_worker(
+        [queue],
+        concurrency=concurrency,
+        env={
+            "NOTIFICATIONS_QUEUE": queue,
+            "TWILIO_ACCOUNT_SID": SID,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_FROM_NUMBER": FROM,
+            "TWILIO_API_BASE_URL": provider_url,
+            "SITE_URL": "https://alert24.example.com",
+        },
+    )
 
 
 @pytest.fixture
@@ -110,7 +90,7 @@ def wait_for(condition, seconds: float = 60) -> None:
 
 def test_pages_reach_the_provider_within_a_second(queue, org_a):
     with RecordingServer(FakeTwilio()) as provider:
-        worker = start_worker(queue, provider.url)
+        worker = start(queue, provider.url)
         try:
             team = sms_team(org_a, 3)
             svc = service(org_a, policy(org_a, [[team]]))
@@ -123,24 +103,24 @@ def test_pages_reach_the_provider_within_a_second(queue, org_a):
             latencies = [(r.sent_at - r.created_at).total_seconds() for r in rows.all()]
             assert max(latencies) < 1.0, latencies
         finally:
-            stop(worker)
+            stop_worker(worker)
 
 
 def test_killed_worker_mid_send_no_duplicate_no_loss(queue, org_a):
     size = 30
     twilio = HoldingTwilio(hold=2)
     with RecordingServer(twilio) as provider:
-        worker = start_worker(queue, provider.url, concurrency=2)
+        worker = start(queue, provider.url, concurrency=2)
         try:
             svc = service(org_a, policy(org_a, [[sms_team(org_a, size)]]))
             lifecycle.open_incident(svc, "Payments failing")
             engine.sweep()
             # Both worker processes are now inside a provider call that Twilio received.
             assert twilio.arrived.acquire(timeout=60) and twilio.arrived.acquire(timeout=60)
-            stop(worker, signal.SIGKILL)
+            stop_worker(worker, signal.SIGKILL)
         finally:
             twilio.release.set()
-            stop(worker)
+            stop_worker(worker)
 
         # Time passes: hand-offs and claims of the dead worker go stale.
         past = timezone.now() - dt.timedelta(minutes=10)
@@ -148,7 +128,7 @@ def test_killed_worker_mid_send_no_duplicate_no_loss(queue, org_a):
         NotificationHistory.objects.filter(status="sending").update(claimed_at=past)
         NotificationHistory.objects.filter(status="queued").update(enqueued_at=past)
 
-        survivor = start_worker(queue, provider.url)
+        survivor = start(queue, provider.url)
         try:
 
             def settled() -> bool:
@@ -162,7 +142,7 @@ def test_killed_worker_mid_send_no_duplicate_no_loss(queue, org_a):
 
             wait_for(settled, 90)
         finally:
-            stop(survivor)
+            stop_worker(survivor)
 
     numbers = sms_numbers(provider)
     assert sorted(set(numbers)) == sorted(numbers), "an SMS was sent twice"
