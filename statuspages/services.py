@@ -170,18 +170,33 @@ def publish_incident(
             )
             for component, component_status in changes.items()
         )
-        StatusPageIncidentUpdate.objects.create(
-            organization_id=status_page.organization_id,
-            status_page_incident=published,
-            status=status,
-            body=message,
-            deliver_notifications=deliver_notifications,
-            affected_components=_affected(before, changes),
-            created_by=user,
-        )
-        transaction.on_commit(_kick_delivery)
+        _record_update(published, status, message, deliver_notifications, before, changes, user)
     published.refresh_from_db()
     return published
+
+
+def _record_update(
+    sp_incident: StatusPageIncident,
+    status: str,
+    message: str,
+    deliver_notifications: bool,
+    before: dict,
+    changes: ComponentStatuses,
+    user: User | None,
+) -> StatusPageIncidentUpdate:
+    """The timeline entry both publishing and later updates write; subscribers hear of it
+    after commit."""
+    update = StatusPageIncidentUpdate.objects.create(
+        organization_id=sp_incident.organization_id,
+        status_page_incident=sp_incident,
+        status=status,
+        body=message,
+        deliver_notifications=deliver_notifications,
+        affected_components=_affected(before, changes),
+        created_by=user,
+    )
+    transaction.on_commit(_kick_delivery)
+    return update
 
 
 def post_update(
@@ -214,16 +229,9 @@ def post_update(
                     "organization_id": page.organization_id,
                 },
             )
-        update = StatusPageIncidentUpdate.objects.create(
-            organization_id=page.organization_id,
-            status_page_incident=status_page_incident,
-            status=status,
-            body=message,
-            deliver_notifications=deliver_notifications,
-            affected_components=_affected(before, changes),
-            created_by=user,
+        update = _record_update(
+            status_page_incident, status, message, deliver_notifications, before, changes, user
         )
-        transaction.on_commit(_kick_delivery)
     status_page_incident.refresh_from_db()
     return update
 
