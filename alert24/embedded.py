@@ -7,7 +7,9 @@ wheel ships) from a git-ignored data folder, so a newcomer needs nothing but Pyt
 The rule for their lifetime is simple: whoever starts a service stops it when it exits.
 ``make run`` starts them and stops them on Ctrl-C; a ``manage.py shell`` or a test session
 started while ``make run`` is up only connects; started alone, it starts and stops them itself.
-Data survives in the folder, so the next start reuses it.
+Data survives in the folder, so the next start reuses it. The owner is recorded next to the
+data; if it was killed without a chance to clean up (SIGKILL, a closed terminal), the next
+command finds the services orphaned and adopts them, so they are stopped when it exits.
 """
 
 from __future__ import annotations
@@ -173,22 +175,55 @@ def ensure_services(want_postgres: bool, want_redis: bool) -> dict[str, str]:
     urls: dict[str, str] = {}
     if want_postgres:
         urls["postgres"], started = start_postgres()
-        if started:
-            atexit.register(_stop_if_owner, os.getpid(), stop_postgres)
+        _take_ownership_if_free("postgres", started, stop_postgres)
     if want_redis:
         urls["redis"], started = start_redis()
-        if started:
-            atexit.register(_stop_if_owner, os.getpid(), stop_redis)
+        _take_ownership_if_free("redis", started, stop_redis)
     bin_dir = str(postgres_bin_dir()) if want_postgres else None
     if bin_dir and bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), bin_dir])
     return urls
 
 
-def _stop_if_owner(owner_pid: int, stop) -> None:
-    # Forked children (Celery pool processes) inherit atexit handlers; only the starter stops.
-    if os.getpid() == owner_pid:
-        stop()
+def _owner_file(service: str) -> Path:
+    return data_dir() / f"{service}.owner"
+
+
+def _process_identity(pid: int) -> str:
+    """``pid:start-time``, so a recycled pid is not mistaken for the owner."""
+    return f"{pid}:{psutil.Process(pid).create_time():.2f}"
+
+
+def _owner_alive(service: str) -> bool:
+    try:
+        recorded = _owner_file(service).read_text().strip()
+        return _process_identity(int(recorded.split(":", 1)[0])) == recorded
+    except (FileNotFoundError, ValueError, psutil.Error):
+        return False
+
+
+def _take_ownership_if_free(service: str, started: bool, stop) -> None:
+    """Own what we started, and adopt a service whose owner died without stopping it."""
+    if not started and _owner_alive(service):
+        return
+    identity = _process_identity(os.getpid())
+    staging = _owner_file(service).with_suffix(f".{os.getpid()}")
+    staging.write_text(identity)
+    staging.replace(_owner_file(service))
+    atexit.register(_stop_if_owner, service, identity, stop)
+
+
+def _stop_if_owner(service: str, identity: str, stop) -> None:
+    # Forked children (Celery pool processes) inherit atexit handlers, and a later command may
+    # have adopted the service: only the process named in the owner file stops it.
+    try:
+        current = _process_identity(os.getpid())
+        if current != identity or _owner_file(service).read_text().strip() != identity:
+            return
+    except (FileNotFoundError, psutil.Error):
+        return
+    stop()
+    _owner_file(service).unlink(missing_ok=True)
 
 
 def clear_data() -> None:

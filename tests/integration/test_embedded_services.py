@@ -77,6 +77,27 @@ def test_data_is_reused_and_services_stop_with_the_command(data_dir):
     assert _gone(data_dir)
 
 
+def test_services_orphaned_by_a_killed_owner_are_adopted_and_stopped(data_dir):
+    owner = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", "import time; print('up', flush=True); "
+         "time.sleep(600)"],
+        cwd=settings.BASE_DIR,
+        env=_env(data_dir),
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    for line in owner.stdout:  # Django's shell may print its auto-imports first
+        if line.strip() == "up":
+            break
+    owner.kill()  # no atexit, no signal handler: the services are orphaned
+    owner.wait(timeout=30)
+    assert {p.name() for p in _processes_using(data_dir)} >= {"postgres", "redis-server"}
+
+    adopter = _manage(data_dir, "shell", "-c", "print('adopted')")
+    assert adopter.returncode == 0, adopter.stderr
+    assert _gone(data_dir)  # the next command took them over and stopped them on exit
+
+
 def _gone(data_dir, seconds: float = 15) -> bool:
     """Whether every process using ``data_dir`` has exited (allowing for slow shutdowns)."""
     deadline = time.monotonic() + seconds
