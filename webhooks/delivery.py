@@ -77,9 +77,7 @@ def deliver(delivery_id: str) -> str | None:
     number = delivery.attempt_log.count() + 1
     started = timezone.now()
     if not endpoint.enabled and event.event_type != PING:
-        return _record(
-            delivery, number, started, None, error="endpoint disabled", retryable=False
-        )
+        return _record(delivery, number, started, None, error="endpoint disabled", retryable=False)
 
     body = body_for(event)
     headers = {
@@ -279,12 +277,15 @@ def delete_old_events(days: int | None = None) -> int:
     days = settings.RETENTION_NOTIFICATION_HISTORY_DAYS if days is None else days
     cutoff = timezone.now() - dt.timedelta(days=days)
     with transaction.atomic(), connection.cursor() as cursor:
-        old = "SELECT id FROM webhook_events WHERE created_at < %s"
         cursor.execute(
-            "DELETE FROM webhook_attempts WHERE delivery_id IN "
-            f"(SELECT id FROM webhook_deliveries WHERE event_id IN ({old}))",
+            "DELETE FROM webhook_attempts t USING webhook_deliveries d, webhook_events e"
+            " WHERE t.delivery_id = d.id AND d.event_id = e.id AND e.created_at < %s",
             [cutoff],
         )
-        cursor.execute(f"DELETE FROM webhook_deliveries WHERE event_id IN ({old})", [cutoff])
+        cursor.execute(
+            "DELETE FROM webhook_deliveries d USING webhook_events e"
+            " WHERE d.event_id = e.id AND e.created_at < %s",
+            [cutoff],
+        )
         cursor.execute("DELETE FROM webhook_events WHERE created_at < %s", [cutoff])
         return cursor.rowcount

@@ -105,8 +105,7 @@ class WebhookEndpoint(OrganizationScopedModel):
         verbose_name = "webhook endpoint"
         constraints = [
             models.CheckConstraint(
-                condition=Q(event_types__contained_by=EventType.values)
-                & Q(event_types__len__gt=0),
+                condition=Q(event_types__contained_by=EventType.values) & Q(event_types__len__gt=0),
                 name="webhook_endpoints_event_types_valid",
             ),
             models.CheckConstraint(

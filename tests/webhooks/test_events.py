@@ -88,7 +88,9 @@ def test_sql_paths_are_caught_too(org_a, api):
         cursor.execute("SELECT incident_id FROM open_incident(%s, 'Disk full')", [api.pk])
         incident_id = cursor.fetchone()[0]
         cursor.execute("UPDATE incidents SET status = 'acknowledged' WHERE id = %s", [incident_id])
-        cursor.execute("UPDATE incidents SET acknowledged_at = %s WHERE id = %s", [OLD, incident_id])
+        cursor.execute(
+            "UPDATE incidents SET acknowledged_at = %s WHERE id = %s", [OLD, incident_id]
+        )
         cursor.execute("SELECT process_incident_timeouts()")  # acknowledgement timed out
         cursor.execute("UPDATE incidents SET triggered_at = %s WHERE id = %s", [OLD, incident_id])
         cursor.execute("SELECT process_incident_timeouts()")  # auto-resolved

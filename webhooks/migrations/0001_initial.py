@@ -4,133 +4,361 @@ import django.contrib.postgres.fields
 import django.contrib.postgres.functions
 import django.db.models.deletion
 import django.db.models.functions.datetime
-import webhooks.models
 from django.conf import settings
 from django.db import migrations, models
 
+import webhooks.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0004_api_keys'),
+        ("accounts", "0004_api_keys"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookEndpoint',
+            name="WebhookEndpoint",
             fields=[
-                ('id', models.UUIDField(db_default=django.contrib.postgres.functions.RandomUUID(), editable=False, primary_key=True, serialize=False)),
-                ('url', models.CharField(max_length=2048, verbose_name='URL')),
-                ('description', models.CharField(blank=True, db_default='', default='', max_length=200)),
-                ('event_types', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('incident.triggered', 'Incident triggered'), ('incident.acknowledged', 'Incident acknowledged'), ('incident.unacknowledged', 'Incident unacknowledged (acknowledgement timed out, snooze over)'), ('incident.resolved', 'Incident resolved'), ('incident.reassigned', 'Incident reassigned'), ('incident.escalated', 'Incident escalated'), ('monitor.down', 'Monitor down (alert opened)'), ('monitor.up', 'Monitor up (alert resolved)'), ('status_page.incident_updated', 'Status-page incident created or updated')], max_length=64), help_text='The events this endpoint receives.', size=None)),
-                ('enabled', models.BooleanField(db_default=True, default=True)),
-                ('secret', models.CharField(default=webhooks.models.new_signing_secret, editable=False, help_text='Signs every delivery (X-Alert24-Signature); keep it on the receiver only.', max_length=100)),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
+                (
+                    "id",
+                    models.UUIDField(
+                        db_default=django.contrib.postgres.functions.RandomUUID(),
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("url", models.CharField(max_length=2048, verbose_name="URL")),
+                (
+                    "description",
+                    models.CharField(blank=True, db_default="", default="", max_length=200),
+                ),
+                (
+                    "event_types",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(
+                            choices=[
+                                ("incident.triggered", "Incident triggered"),
+                                ("incident.acknowledged", "Incident acknowledged"),
+                                (
+                                    "incident.unacknowledged",
+                                    "Incident unacknowledged (acknowledgement timed out, snooze over)",
+                                ),
+                                ("incident.resolved", "Incident resolved"),
+                                ("incident.reassigned", "Incident reassigned"),
+                                ("incident.escalated", "Incident escalated"),
+                                ("monitor.down", "Monitor down (alert opened)"),
+                                ("monitor.up", "Monitor up (alert resolved)"),
+                                (
+                                    "status_page.incident_updated",
+                                    "Status-page incident created or updated",
+                                ),
+                            ],
+                            max_length=64,
+                        ),
+                        help_text="The events this endpoint receives.",
+                        size=None,
+                    ),
+                ),
+                ("enabled", models.BooleanField(db_default=True, default=True)),
+                (
+                    "secret",
+                    models.CharField(
+                        default=webhooks.models.new_signing_secret,
+                        editable=False,
+                        help_text="Signs every delivery (X-Alert24-Signature); keep it on the receiver only.",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'webhook endpoint',
-                'db_table': 'webhook_endpoints',
-                'ordering': ['organization', 'url'],
+                "verbose_name": "webhook endpoint",
+                "db_table": "webhook_endpoints",
+                "ordering": ["organization", "url"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.UUIDField(db_default=django.contrib.postgres.functions.RandomUUID(), editable=False, primary_key=True, serialize=False)),
-                ('event_type', models.CharField(max_length=64)),
-                ('payload', models.JSONField()),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
+                (
+                    "id",
+                    models.UUIDField(
+                        db_default=django.contrib.postgres.functions.RandomUUID(),
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("event_type", models.CharField(max_length=64)),
+                ("payload", models.JSONField()),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'webhook_events',
-                'ordering': ['-created_at'],
+                "db_table": "webhook_events",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.UUIDField(db_default=django.contrib.postgres.functions.RandomUUID(), editable=False, primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('delivered', 'Delivered'), ('failed', 'Failed')], db_default='pending', default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(db_default=0, default=0, help_text='Tries since the delivery was (re)queued.')),
-                ('next_attempt_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('last_status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, db_default='', default='')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('endpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='webhooks.webhookendpoint')),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='webhooks.webhookevent')),
+                (
+                    "id",
+                    models.UUIDField(
+                        db_default=django.contrib.postgres.functions.RandomUUID(),
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed"),
+                        ],
+                        db_default="pending",
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "attempts",
+                    models.PositiveIntegerField(
+                        db_default=0,
+                        default=0,
+                        help_text="Tries since the delivery was (re)queued.",
+                    ),
+                ),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                ),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("last_status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, db_default="", default="")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "endpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="webhooks.webhookendpoint",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="webhooks.webhookevent",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'webhook deliveries',
-                'db_table': 'webhook_deliveries',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "webhook deliveries",
+                "db_table": "webhook_deliveries",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookAttempt',
+            name="WebhookAttempt",
             fields=[
-                ('id', models.UUIDField(db_default=django.contrib.postgres.functions.RandomUUID(), editable=False, primary_key=True, serialize=False)),
-                ('number', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_body', models.TextField(blank=True, db_default='', default='', help_text='The first 2 KB of the answer.')),
-                ('error', models.TextField(blank=True, db_default='', default='')),
-                ('succeeded', models.BooleanField(default=False)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='webhooks.webhookdelivery')),
+                (
+                    "id",
+                    models.UUIDField(
+                        db_default=django.contrib.postgres.functions.RandomUUID(),
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField()),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "response_body",
+                    models.TextField(
+                        blank=True,
+                        db_default="",
+                        default="",
+                        help_text="The first 2 KB of the answer.",
+                    ),
+                ),
+                ("error", models.TextField(blank=True, db_default="", default="")),
+                ("succeeded", models.BooleanField(default=False)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="webhooks.webhookdelivery",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'webhook_attempts',
-                'ordering': ['delivery', 'number'],
-                'constraints': [models.UniqueConstraint(fields=('delivery', 'number'), name='webhook_attempts_unique')],
+                "db_table": "webhook_attempts",
+                "ordering": ["delivery", "number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("delivery", "number"), name="webhook_attempts_unique"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='webhookendpoint',
-            index=models.Index(condition=models.Q(('enabled', True)), fields=['organization'], name='webhook_endpoints_on_idx'),
+            model_name="webhookendpoint",
+            index=models.Index(
+                condition=models.Q(("enabled", True)),
+                fields=["organization"],
+                name="webhook_endpoints_on_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookendpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('event_types__contained_by', ['incident.triggered', 'incident.acknowledged', 'incident.unacknowledged', 'incident.resolved', 'incident.reassigned', 'incident.escalated', 'monitor.down', 'monitor.up', 'status_page.incident_updated']), ('event_types__len__gt', 0)), name='webhook_endpoints_event_types_valid'),
+            model_name="webhookendpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "event_types__contained_by",
+                        [
+                            "incident.triggered",
+                            "incident.acknowledged",
+                            "incident.unacknowledged",
+                            "incident.resolved",
+                            "incident.reassigned",
+                            "incident.escalated",
+                            "monitor.down",
+                            "monitor.up",
+                            "status_page.incident_updated",
+                        ],
+                    ),
+                    ("event_types__len__gt", 0),
+                ),
+                name="webhook_endpoints_event_types_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookendpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('url__startswith', 'https://'), ('url__startswith', 'http://'), _connector='OR'), name='webhook_endpoints_url_http'),
+            model_name="webhookendpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("url__startswith", "https://"), ("url__startswith", "http://"), _connector="OR"
+                ),
+                name="webhook_endpoints_url_http",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['created_at'], name='webhook_events_created_idx'),
+            model_name="webhookevent",
+            index=models.Index(fields=["created_at"], name="webhook_events_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['next_attempt_at'], name='webhook_deliveries_due_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["next_attempt_at"],
+                name="webhook_deliveries_due_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status', 'sending')), fields=['claimed_at'], name='webhook_deliveries_claimed_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status", "sending")),
+                fields=["claimed_at"],
+                name="webhook_deliveries_claimed_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(fields=['endpoint', '-created_at'], name='webhook_deliveries_ep_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                fields=["endpoint", "-created_at"], name="webhook_deliveries_ep_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('event', 'endpoint'), name='webhook_deliveries_once'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("event", "endpoint"), name="webhook_deliveries_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'sending', 'delivered', 'failed'])), name='webhook_deliveries_status_valid'),
+            model_name="webhookdelivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "sending", "delivered", "failed"])),
+                name="webhook_deliveries_status_valid",
+            ),
         ),
     ]
