@@ -40,3 +40,21 @@ def test_any_matching_v1_is_enough_and_malformed_headers_fail():
     assert signing.verify(rotated, BODY, SECRET, now=1_700_000_000)
     for header in ("", "garbage", "t=abc,v1=00", "v1=" + "0" * 64, "t=1700000000"):
         assert not signing.verify(header, BODY, SECRET, now=1_700_000_000)
+
+
+def test_the_readme_recipe_verifies_real_signatures():
+    """The snippet integrators copy from the README must agree with what we send."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    section = readme.split("**Verifying a webhook.**", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(snippet, namespace)  # our own README
+    verify = namespace["verify"]
+    header = signing.signature_header(SECRET, BODY)
+    assert verify(header, BODY, SECRET)
+    assert not verify(header, BODY + b"x", SECRET)
+    assert not verify(signing.signature_header(SECRET, BODY, timestamp=1), BODY, SECRET)

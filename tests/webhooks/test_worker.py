@@ -74,3 +74,4 @@ def test_worker_delivers_retries_and_keeps_organizations_apart(worker_queue, org
         assert only_b.json()["organization"]["slug"] == "globex"
         assert only_b.json()["data"]["incident"]["title"] == "Disk full"
         assert retry.attempt_log.count() == 2
+        assert WebhookDelivery.objects.filter(endpoint=hook_b).count() == 1
