@@ -123,7 +123,10 @@ def test_delivery_log_is_read_only_and_scoped(client_a, org_a, org_b, admin_b, c
         response = client_a.get(url, follow=True)
         assert response.redirect_chain and "Theirs broke" not in response.content.decode()
         assert "b.example.com" not in response.content.decode()
-    # Filtering A's log by B's endpoint shows nothing of B.
+    # The endpoint list links to its log, filtered by endpoint; B's endpoint shows nothing.
+    filtered = client_a.get(DELIVERIES, {"endpoint__id__exact": mine.pk})
+    assert filtered.status_code == 200
+    assert list(filtered.context["cl"].result_list) == [own]
     listing = client_a.get(DELIVERIES, {"endpoint__id__exact": theirs.pk}).content.decode()
     assert "Theirs broke" not in listing and "b.example.com" not in listing
     # A's "redeliver" cannot reach B's delivery.
