@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "incidents",
     "monitoring",
     "statuspages",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
