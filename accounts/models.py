@@ -69,6 +69,11 @@ class User(UUIDModel, AbstractBaseUser, PermissionsMixin):
         default=False, db_default=False, help_text="May log in to Django admin."
     )
     date_joined = models.DateTimeField(db_default=Now(), editable=False)
+    # Mirrors "has a confirmed TOTP device" so each request knows for free whether its
+    # session owes a second factor; accounts.two_factor keeps it in step.
+    two_factor_enabled = models.BooleanField(
+        default=False, db_default=False, editable=False, verbose_name="two-factor authentication"
+    )
 
     objects = UserManager()
 
