@@ -25,10 +25,13 @@ from base64 import b32encode
 from dataclasses import dataclass
 
 import segno
+from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp import verify_token
@@ -91,6 +94,41 @@ def session_is_verified(request: HttpRequest) -> bool:
     if not getattr(user, "two_factor_enabled", False):
         return True
     return bool(getattr(user, "is_verified", lambda: False)())
+
+
+class RequireTwoFactorMiddleware:
+    """Members of an organization that requires 2FA, without it, must set it up first.
+
+    Install after the tenancy middleware (it needs ``request.organization``). Only the
+    pages to set it up, to sign in or out and to switch to another organization stay open.
+    """
+
+    OPEN_URL_NAMES = frozenset(
+        {"two-factor-setup", "login", "login-verify", "logout", "switch-organization"}
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        organization = getattr(request, "organization", None)
+        if organization is None or not organization.require_two_factor:
+            return None
+        if not request.user.is_authenticated or request.user.two_factor_enabled:
+            return None
+        if request.resolver_match.url_name in self.OPEN_URL_NAMES:
+            return None
+        setup_url = reverse("two-factor-setup")
+        if getattr(request, "htmx", False):
+            return HttpResponse(status=204, headers={"HX-Redirect": setup_url})
+        messages.warning(
+            request,
+            f"{organization.name} requires two-factor authentication: set it up to continue.",
+        )
+        return redirect(setup_url)
 
 
 # --- Keeping User.two_factor_enabled in step with the devices -------------------------------

@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "alert24.tenancy.OrganizationMiddleware",
+    "accounts.two_factor.RequireTwoFactorMiddleware",  # organizations that require 2FA
 ]
 
 ROOT_URLCONF = "alert24.urls"

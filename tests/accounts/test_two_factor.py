@@ -449,3 +449,31 @@ def test_reset_command_for_a_lost_phone(enrolled, org_a):
     assert not StaticToken.objects.filter(device__user=user).exists()
     [entry] = activity(user, "two_factor_reset")
     assert entry.organization_id == org_a.pk
+
+
+# --- Organizations that require it ----------------------------------------------------------
+
+
+def test_an_organization_can_require_two_factor(client, member, org_a, org_b, admin_b):
+    org_a.require_two_factor = True
+    org_a.save()
+    client.force_login(member)
+
+    response = client.get("/incidents/")
+    assert response["Location"] == "/profile/two-factor/"
+    assert client.get("/admin/")["Location"] == "/profile/two-factor/"
+    assert client.post("/profile/quiet-hours/", {})["Location"] == "/profile/two-factor/"
+    htmx = client.get("/incidents/", headers={"HX-Request": "true"})
+    assert htmx.status_code == 204
+    assert htmx["HX-Redirect"] == "/profile/two-factor/"
+    page = client.get("/profile/two-factor/")
+    assert page.status_code == 200
+    assert "Acme requires two-factor authentication" in page.content.decode()
+
+    device = TOTPDevice.objects.get(user=member)
+    client.post("/profile/two-factor/", {"code": code_for(device)})
+    assert client.get("/incidents/").status_code == 200
+
+    # Someone else's organization without the requirement is unaffected.
+    client.force_login(admin_b)
+    assert client.get("/incidents/").status_code == 200
