@@ -477,3 +477,20 @@ def test_an_organization_can_require_two_factor(client, member, org_a, org_b, ad
     # Someone else's organization without the requirement is unaffected.
     client.force_login(admin_b)
     assert client.get("/incidents/").status_code == 200
+
+
+def test_superuser_resets_a_members_two_factor_in_admin(client, enrolled, make_user, org_a):
+    user, _, _ = enrolled
+    superuser = make_user("root@example.com", is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "reset_two_factor", "_selected_action": [str(user.pk)]},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert not user.two_factor_enabled
+    [entry] = activity(user, "two_factor_reset")
+    assert entry.organization_id == org_a.pk
+    assert entry.metadata == {"reset_by": "root@example.com"}
+    assert not TOTPDevice.objects.filter(user=user).exists()
