@@ -19,14 +19,20 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.expressions import DatabaseDefault
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import membership as membership_service
+from accounts import two_factor
 from accounts.models import (
     ApiKey,
     Organization,
@@ -48,9 +54,16 @@ def allows(request: HttpRequest, permission: str) -> bool:
 
 
 def admin_site_has_permission(request: HttpRequest) -> bool:
-    """Admin access by role (see the module docstring), replacing the bare ``is_staff`` check."""
+    """Admin access by role (see the module docstring), replacing the bare ``is_staff`` check.
+
+    Like django-otp's ``OTPAdminSite``, a user with two-factor authentication needs a
+    verified session (the middleware already hides an unverified one; this holds even
+    where it did not run).
+    """
     user = request.user
     if not user.is_active or not user.is_authenticated:
+        return False
+    if not two_factor.session_is_verified(request):
         return False
     if user.is_superuser:
         return True
@@ -60,6 +73,22 @@ def admin_site_has_permission(request: HttpRequest) -> bool:
 
 
 admin.site.has_permission = admin_site_has_permission
+_admin_site_login = admin.site.login
+
+
+def admin_site_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """Admin sign-in goes through the site's login page, so the two-factor step applies."""
+    if request.user.is_authenticated:  # signed in but not allowed: admin says so itself
+        return _admin_site_login(request, extra_context)
+    return redirect_to_login(request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"))
+
+
+admin.site.login = admin_site_login
+# Device secrets stay out of admin; a superuser resets a member's 2FA with the action on
+# Users (or `manage.py reset_two_factor`).
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
 
 
 def _organization_id(request: HttpRequest) -> uuid.UUID | None:
@@ -359,12 +388,21 @@ class UserAdmin(DjangoUserAdmin):
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
     ordering = ["email"]
-    list_display = ["email", "full_name", "time_zone", "is_active", "is_staff", "last_login"]
-    list_filter = ["is_active", "is_staff", "is_superuser"]
+    list_display = [
+        "email",
+        "full_name",
+        "time_zone",
+        "is_active",
+        "is_staff",
+        "two_factor_enabled",
+        "last_login",
+    ]
+    list_filter = ["is_active", "is_staff", "is_superuser", "two_factor_enabled"]
     search_fields = ["email", "full_name"]
-    readonly_fields = ["last_login", "date_joined"]
+    readonly_fields = ["last_login", "date_joined", "two_factor_enabled"]
+    actions = ["reset_two_factor"]
     fieldsets = [
-        (None, {"fields": ["email", "password"]}),
+        (None, {"fields": ["email", "password", "two_factor_enabled"]}),
         ("Profile", {"fields": ["full_name", "time_zone"]}),
         (
             "Permissions",
@@ -403,6 +441,18 @@ class UserAdmin(DjangoUserAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.is_superuser
+
+    @admin.action(description="Reset two-factor authentication", permissions=["change"])
+    def reset_two_factor(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        """For someone who lost both their phone and their recovery codes."""
+        reset = 0
+        for user in queryset.filter(two_factor_enabled=True):
+            two_factor.disable(user)
+            two_factor.record_security_event(
+                user, "two_factor_reset", request, reset_by=request.user.email
+            )
+            reset += 1
+        messages.success(request, f"Two-factor authentication reset for {reset} user(s).")
 
 
 @admin.register(UserContactMethod)

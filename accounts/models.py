@@ -25,6 +25,12 @@ class Organization(UUIDModel):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=63, unique=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    require_two_factor = models.BooleanField(
+        default=False,
+        db_default=False,
+        verbose_name="require two-factor authentication",
+        help_text="Members without it are sent to set it up before they can use Alert24 here.",
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
@@ -69,6 +75,11 @@ class User(UUIDModel, AbstractBaseUser, PermissionsMixin):
         default=False, db_default=False, help_text="May log in to Django admin."
     )
     date_joined = models.DateTimeField(db_default=Now(), editable=False)
+    # Mirrors "has a confirmed TOTP device" so each request knows for free whether its
+    # session owes a second factor; accounts.two_factor keeps it in step.
+    two_factor_enabled = models.BooleanField(
+        default=False, db_default=False, editable=False, verbose_name="two-factor authentication"
+    )
 
     objects = UserManager()
 

@@ -1,11 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", two_factor_views.LoginView.as_view(), name="login"),
+    path("login/verify/", two_factor_views.login_verify, name="login-verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("organizations/switch/", views.switch_organization, name="switch-organization"),
     path("profile/", views.profile, name="profile"),
@@ -23,4 +24,11 @@ urlpatterns = [
     path("profile/rules/", views.rule_add, name="notification-rule-add"),
     path("profile/rules/<uuid:pk>/delete/", views.rule_delete, name="notification-rule-delete"),
     path("profile/quiet-hours/", views.quiet_hours, name="quiet-hours"),
+    path("profile/two-factor/", two_factor_views.setup, name="two-factor-setup"),
+    path(
+        "profile/two-factor/recovery-codes/",
+        two_factor_views.recovery_codes,
+        name="two-factor-recovery-codes",
+    ),
+    path("profile/two-factor/disable/", two_factor_views.disable, name="two-factor-disable"),
 ]

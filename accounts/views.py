@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts import two_factor_views
 from accounts.activity import record_activity
 from accounts.models import (
     OrganizationMember,
@@ -128,6 +129,7 @@ def _profile_context(request: HttpRequest, **forms_: forms.Form) -> dict:
         "method_form": ContactMethodForm(),
         "rule_form": NotificationRuleForm(user=user),
         "quiet_form": QuietHoursForm(instance=preference or UserNotificationPreference(user=user)),
+        **two_factor_views.profile_context(request),
     }
     context.update(forms_)
     return context
@@ -135,7 +137,14 @@ def _profile_context(request: HttpRequest, **forms_: forms.Form) -> dict:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/profile.html", _profile_context(request))
+    return profile_page(request)
+
+
+def profile_page(request: HttpRequest, status: int = 200, **extra) -> HttpResponse:
+    """The profile page, with ``extra`` context (a form with errors, an error message)."""
+    return render(
+        request, "accounts/profile.html", _profile_context(request, **extra), status=status
+    )
 
 
 def _record(request: HttpRequest, activity: str, obj=None, description: str = "", **meta) -> None:

@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "alert24",
     "accounts",
     "incidents",
@@ -103,10 +106,13 @@ MIDDLEWARE = [
     "statuspages.middleware.CustomDomainMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # django-otp's OTPMiddleware, plus: a user with 2FA is anonymous until the code step.
+    "accounts.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "alert24.tenancy.OrganizationMiddleware",
+    "accounts.two_factor.RequireTwoFactorMiddleware",  # organizations that require 2FA
 ]
 
 ROOT_URLCONF = "alert24.urls"
@@ -139,6 +145,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+OTP_TOTP_ISSUER = "Alert24"  # shown by authenticator apps next to the account's e-mail
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
