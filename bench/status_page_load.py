@@ -460,8 +460,9 @@ def main() -> None:
         figure("errors", mixed["errors"])
         # CPU per request does not depend on what else runs on the machine: on 2 idle cores,
         # capacity is about 2000 / (server + client ms per request).
-        figure("server_cpu_ms_per_request", server_cpu * 1000 / mixed["requests"], "ms")
-        figure("client_cpu_ms_per_request", mixed["client_cpu_s"] * 1000 / mixed["requests"], "ms")
+        per_request = {"server": server_cpu, "client": mixed["client_cpu_s"]}
+        for who, seconds in per_request.items():
+            figure(f"{who}_cpu_ms_per_request", f"{seconds * 1000 / mixed['requests']:.3f}", "ms")
         figure("check_results_per_second", written / (ended - started), "results/s")
         figure("check_results_not_up", failed)
         for name, path in [("page", html), ("summary_json", summary)]:
