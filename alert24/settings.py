@@ -206,6 +206,9 @@ MONITORING_ALLOW_PRIVATE_TARGETS = env.bool(
 MONITORING_LOCATION_QUEUES = env.list(
     "MONITORING_LOCATION_QUEUES", default=["checks.us-east", "checks.eu-west", "checks.ap-south"]
 )
+# A PEM bundle of extra CAs that SSL/HTTPS checks trust besides the system store (a private
+# PKI; `make run` points it at its local demo CA). Chains to neither stay "untrusted".
+MONITORING_EXTRA_CA_FILE = env.str("MONITORING_EXTRA_CA_FILE", default="")
 # Checks one worker process runs at once (asyncio), per batch.
 MONITORING_CHECK_CONCURRENCY = env.int("MONITORING_CHECK_CONCURRENCY", default=100)
 

@@ -23,7 +23,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import is_same_domain
 
-from statuspages.public import PageRef, from_cache, lookup, lookup_by_domain, variant
+from statuspages.public import (
+    PageRef,
+    Variant,
+    from_cache,
+    lookup,
+    lookup_by_domain,
+    variant,
+)
 
 DEFAULT_APP_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1", "testserver"]
 
@@ -68,13 +75,22 @@ class StatusPageFastPathMiddleware:
     Two process-local shortcuts keep the herd off the database and Redis: the page lookup
     is reused for up to a second (:meth:`page`), and rendered bodies are kept in a small
     LRU keyed by page version (``public._LocalBodies``, never stale by construction).
+    Two more keep a cache hit cheap in CPU, the resource a herd exhausts first: the cache
+    variant is computed once per lookup (:meth:`variant`) and a Host header is validated
+    against ``ALLOWED_HOSTS`` once (:meth:`check_host`).
     """
 
     PATH = re.compile(r"^/status/(?P<slug>[a-z0-9][a-z0-9-]{0,62})/(?P<rest>.*)$")
 
     def __init__(self, get_response) -> None:
+        from statuspages.views import CACHED_ROUTES
+
         self.get_response = get_response
+        self.routes = CACHED_ROUTES
         self.pages: dict[str, tuple[float, PageRef | None]] = {}
+        self.variants: dict[tuple[str, str], tuple[PageRef, Variant]] = {}
+        self.hosts: set[tuple[str | None, ...]] = set()
+        self.hosts_allowed_by: object = None
 
     def page(self, slug: str) -> PageRef | None:
         """The page's lookup, reused for ``STATUSPAGES_VERSION_TTL`` seconds (default 1).
@@ -95,6 +111,44 @@ class StatusPageFastPathMiddleware:
             self.pages[slug] = (now + ttl, ref)
         return ref
 
+    def variant(self, slug: str, ref: PageRef, route) -> Variant:
+        """The cache variant of ``route``, reused while this same lookup is.
+
+        Derived only from the lookup (and, for daily output, today's date), so it lives
+        exactly as long as :meth:`page` reuses that lookup: at most a second.
+        """
+        key = (slug, route.name)
+        cached = self.variants.get(key)
+        if cached is not None and cached[0] is ref:
+            return cached[1]
+        v = variant(ref, route.name, daily=route.daily)
+        if len(self.variants) > 10_000:
+            self.variants.clear()
+        self.variants[key] = (ref, v)
+        return v
+
+    def check_host(self, request: HttpRequest) -> None:
+        """``request.get_host()`` (DisallowedHost → 400), once per distinct accepted Host.
+
+        Validation depends only on these headers and the settings, so a Host accepted once
+        is accepted again; rejected ones are never remembered (they raise every time).
+        """
+        if self.hosts_allowed_by is not settings.ALLOWED_HOSTS:  # override_settings in tests
+            self.hosts, self.hosts_allowed_by = set(), settings.ALLOWED_HOSTS
+        meta = request.META
+        key = (
+            meta.get("HTTP_X_FORWARDED_HOST"),
+            meta.get("HTTP_HOST"),
+            meta.get("SERVER_NAME"),
+            meta.get("SERVER_PORT"),
+        )
+        if key in self.hosts:
+            return
+        request.get_host()
+        if len(self.hosts) > 256:
+            self.hosts.clear()
+        self.hosts.add(key)
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method in ("GET", "HEAD") and (
             settings.SESSION_COOKIE_NAME not in request.COOKIES
@@ -105,15 +159,13 @@ class StatusPageFastPathMiddleware:
         return self.get_response(request)
 
     def fast(self, request: HttpRequest) -> HttpResponse | None:
-        from statuspages.views import CACHED_ROUTES
-
         match = self.PATH.match(request.path_info)
-        route = CACHED_ROUTES.get(match["rest"]) if match else None
+        route = self.routes.get(match["rest"]) if match else None
         if route is None:
             return None
-        request.get_host()  # ALLOWED_HOSTS still applies (DisallowedHost → 400)
+        self.check_host(request)  # ALLOWED_HOSTS still applies (DisallowedHost → 400)
         ref = self.page(match["slug"])
         if ref is None or not ref.is_public:
             return None
-        v = variant(ref, route.name, daily=route.daily)
+        v = self.variant(match["slug"], ref, route)
         return from_cache(request, ref, v, route.content_type, count_view=route.count_view)

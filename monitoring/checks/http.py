@@ -28,6 +28,7 @@ from monitoring.checks.certs import (
     verification_error_text,
 )
 from monitoring.checks.result import CheckResult, elapsed_ms, format_duration
+from monitoring.checks.ssl import extra_ca_file
 from monitoring.targets import TargetRefused, private_targets_allowed, vet_target
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -231,7 +232,7 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, httpx
 _clients = weakref.WeakKeyDictionary()
 
 
-def _ssl_context(verify: bool, cafile: str | None) -> ssl.SSLContext:
+def _ssl_context(verify: bool, cafile: str | None, extra_cafile: str | None) -> ssl.SSLContext:
     if not verify:
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -239,21 +240,29 @@ def _ssl_context(verify: bool, cafile: str | None) -> ssl.SSLContext:
         return context
     if cafile:
         return ssl.create_default_context(cafile=cafile)
-    return httpx.create_ssl_context(verify=True)
+    context = httpx.create_ssl_context(verify=True)
+    if extra_cafile:
+        context.load_verify_locations(cafile=extra_cafile)
+    return context
 
 
 def make_client(
-    *, verify: bool = True, cafile: str | None = None, allow_private: bool = False
+    *,
+    verify: bool = True,
+    cafile: str | None = None,
+    allow_private: bool = False,
+    extra_cafile: str | None = None,
 ) -> httpx.AsyncClient:
     """A client whose every connection goes through the target guard.
 
     Keep-alive is off so each check measures (and vets) a fresh connection, and
     ``trust_env`` is off so no proxy from the environment sidesteps the guard.
+    ``cafile`` replaces the trust store; ``extra_cafile`` is trusted besides the default one.
     """
     transport = httpx.AsyncHTTPTransport(retries=0, trust_env=False)
     # httpx offers no public hook for httpcore's network backend; replace the pool.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=_ssl_context(verify, cafile),
+        ssl_context=_ssl_context(verify, cafile, extra_cafile),
         max_connections=100,
         max_keepalive_connections=0,
         http1=True,
@@ -267,14 +276,19 @@ def make_client(
 def shared_client(
     *, verify: bool = True, cafile: str | None = None, allow_private: bool = False
 ) -> httpx.AsyncClient:
-    """One client per (event loop, TLS policy, target policy); clients are loop-bound."""
+    """One client per (event loop, TLS policy, target policy); clients are loop-bound.
+
+    Unless ``cafile`` replaces the trust store, the deployment's ``MONITORING_EXTRA_CA_FILE``
+    is trusted too (see ``monitoring.checks.ssl.extra_ca_file``).
+    """
     loop = asyncio.get_running_loop()
     per_loop = _clients.setdefault(loop, {})
-    key = (verify, cafile, allow_private)
+    extra = None if cafile or not verify else extra_ca_file()
+    key = (verify, cafile, extra, allow_private)
     client = per_loop.get(key)
     if client is None or client.is_closed:
         client = per_loop[key] = make_client(
-            verify=verify, cafile=cafile, allow_private=allow_private
+            verify=verify, cafile=cafile, allow_private=allow_private, extra_cafile=extra
         )
     return client
 

@@ -18,13 +18,33 @@ class HandshakeTimeout(Exception):
     """TCP connected but the TLS handshake never completed (not TLS, or stalled)."""
 
 
+def extra_ca_file() -> str | None:
+    """The deployment's own CA bundle (``MONITORING_EXTRA_CA_FILE``), trusted besides the system's.
+
+    For targets signed by a private CA (an internal PKI, the demo's local CA): without it
+    their checks would all report an untrusted chain. Certificates chaining to neither the
+    system store nor this bundle are still reported as untrusted.
+    """
+    from django.conf import settings
+
+    return getattr(settings, "MONITORING_EXTRA_CA_FILE", "") or None
+
+
+def add_extra_ca(context: ssl.SSLContext, cafile: str | None) -> ssl.SSLContext:
+    """Trust the extra bundle too, unless the caller chose its own trust store (``cafile``)."""
+    extra = None if cafile else extra_ca_file()
+    if extra:
+        context.load_verify_locations(cafile=extra)
+    return context
+
+
 def _context(verify: bool, cafile: str | None) -> ssl.SSLContext:
     if not verify:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    return ssl.create_default_context(cafile=cafile)
+    return add_extra_ca(ssl.create_default_context(cafile=cafile), cafile)
 
 
 async def _handshake(
@@ -75,20 +95,22 @@ async def check_ssl(
     Fewer than ``warn_days`` left → degraded, fewer than ``critical_days`` or
     expired → down; an untrusted chain or a certificate for another name → down
     with OpenSSL's verification message. ``server_name`` overrides the name sent
-    in SNI and checked against the certificate (defaults to ``host``).
+    in SNI and checked against the certificate (defaults to ``host``). ``cafile``
+    replaces the trust store; otherwise the system's plus ``MONITORING_EXTRA_CA_FILE``.
     """
     deadline = time.monotonic() + timeout_s
     name = server_name or host
     target = await vet_target(host, port, allow_private=allow_private, timeout_s=timeout_s)
     if target.failure:
         return target.failure
+    # Built outside the loop: a missing CA bundle is a configuration error, not a refused
+    # connection (both are OSError).
+    trusted = _context(True, cafile)
     last_error = ""
     for ip in target.addresses:
         remaining = max(0.05, deadline - time.monotonic())
         try:
-            der, session, seconds = await _handshake(
-                ip, port, name, _context(True, cafile), remaining
-            )
+            der, session, seconds = await _handshake(ip, port, name, trusted, remaining)
             verify_error = None
         except ssl.SSLCertVerificationError as exc:
             verify_error = verification_error_text(exc) or str(exc)
