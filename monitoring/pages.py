@@ -66,11 +66,11 @@ CHART_RANGES = {
     "24h": (dt.timedelta(hours=24), "Last 24 hours"),
     "7d": (dt.timedelta(days=7), "Last 7 days"),
 }
-# Settings worth showing on the detail page; credentials, headers and bodies never are.
+# Settings worth showing besides the target (URL, host, port, record name, shown as one
+# line); credentials, headers and bodies never are.
 SHOWN_SETTINGS = [
-    ("url", "URL"), ("method", "Method"), ("host", "Host"), ("port", "Port"),
-    ("tcp_ports", "Ports"), ("name", "Name"), ("record_type", "Record type"),
-    ("expected", "Expected"), ("resolver_ip", "Resolver"), ("keyword", "Keyword"),
+    ("method", "Method"), ("record_type", "Record type"), ("expected", "Expected"),
+    ("resolver_ip", "Resolver"), ("keyword", "Keyword"),
     ("keyword_absent", "Keyword must be absent"), ("accepted_status", "Accepted status"),
     ("degraded_after_ms", "Degraded after (ms)"), ("follow_redirects", "Follow redirects"),
     ("verify_tls", "Verify TLS"), ("warn_days", "Warn days before expiry"),

@@ -91,6 +91,7 @@ def test_responder_posts_status_page_updates_from_the_incident_page(page, live_s
     log_in(page, live_server, "ana@acme.example")
     page.goto(f"{live_server.url}/incidents/{incident.pk}/")
 
+    page.locator("summary", has_text="Post a status-page update").click()
     form = page.locator("#sp-publish-form")
     expect(form.locator("input[name=name]")).to_have_value("Replica lag on the primary DB")
     form.locator("input[name=name]").fill("Slow database queries")
@@ -113,6 +114,7 @@ def test_responder_posts_status_page_updates_from_the_incident_page(page, live_s
     expect(public.locator(".component", has_text="Database")).to_contain_text("Major outage")
     expect(public.locator("main")).to_contain_text("Slow database queries")
 
+    panel.locator("summary", has_text="Post an update").click()
     update = panel.locator("form[id^=sp-update-form]")
     update.locator("select[name=status]").select_option("resolved")
     update.locator(f"select[name='component-{world['database'].pk}']").select_option("")
