@@ -66,6 +66,11 @@ CHART_RANGES = {
     "24h": (dt.timedelta(hours=24), "Last 24 hours"),
     "7d": (dt.timedelta(days=7), "Last 7 days"),
 }
+# What the list shows of a check: narrow rows sort fast at 10,000 monitors.
+LIST_COLUMNS = [
+    "id", "organization_id", "name", "check_type", "state", "is_paused", "service",
+    "last_checked_at", "last_response_time_ms",
+]  # fmt: skip
 # Settings worth showing besides the target (URL, host, port, record name, shown as one
 # line); credentials, headers and bodies never are.
 SHOWN_SETTINGS = [
@@ -90,11 +95,22 @@ def _percent(total: int, good: int) -> float | None:
     return 100.0 * good / total if total else None
 
 
+@dataclass(frozen=True)
+class Hour:
+    """One hourly bucket of the rollups, as the list needs it."""
+
+    total: int
+    good: int
+    response_count: int
+    response_sum_ms: int
+    avg_ms: float | None
+
+
 @dataclass
 class Rollup:
     """What the list shows of one monitor beyond its row: 24 hourly points, two uptimes."""
 
-    hours: list[MonitoringStatistic | None]
+    hours: list[Hour | None]
     uptime_24h: float | None = None
     uptime_30d: float | None = None
     avg_24h_ms: float | None = None
@@ -102,50 +118,54 @@ class Rollup:
 
 
 def rollups(check_ids: Iterable[uuid.UUID], now: dt.datetime | None = None) -> dict:
-    """Sparkline and uptime figures for the given monitors: two queries, whatever the count."""
+    """Sparkline and uptime figures for the given monitors: two queries, whatever the count.
+
+    Tuples, not model instances: a page of 50 monitors reads 1,200 hourly rows.
+    """
     ids = list(check_ids)
     now = now or timezone.now()
     first_hour = _hour(now) - dt.timedelta(hours=23)
     hours = [first_hour + dt.timedelta(hours=n) for n in range(24)]
-    by_check: dict[uuid.UUID, dict[dt.datetime, MonitoringStatistic]] = defaultdict(dict)
+    by_check: dict[uuid.UUID, dict[dt.datetime, Hour]] = defaultdict(dict)
+    month: dict[uuid.UUID, tuple[int, int]] = {}
     if ids:
-        for row in MonitoringStatistic.objects.filter(
+        hourly = MonitoringStatistic.objects.filter(
             monitor_id__in=ids, period=MonitoringStatistic.Period.HOUR, bucket_start__gte=first_hour
-        ).only(
+        ).values_list(
             "monitor_id", "bucket_start", "total_checks", "up_checks", "degraded_checks",
-            "response_count", "response_sum_ms", "avg_response_ms", "p95_response_ms",
-        ):  # fmt: skip
-            by_check[row.monitor_id][_hour(row.bucket_start)] = row
-    first_day = dt.datetime.combine(
-        now.astimezone(dt.UTC).date() - dt.timedelta(days=29), dt.time(), tzinfo=dt.UTC
-    )
-    month = {
-        row["monitor_id"]: row
-        for row in MonitoringStatistic.objects.filter(
-            monitor_id__in=ids, period=MonitoringStatistic.Period.DAY, bucket_start__gte=first_day
+            "response_count", "response_sum_ms", "avg_response_ms",
+        )  # fmt: skip
+        for check_id, start, total, up, degraded, count, sum_ms, avg_ms in hourly:
+            by_check[check_id][_hour(start)] = Hour(total, up + degraded, count, sum_ms, avg_ms)
+        first_day = dt.datetime.combine(
+            now.astimezone(dt.UTC).date() - dt.timedelta(days=29), dt.time(), tzinfo=dt.UTC
         )
-        .values("monitor_id")
-        .annotate(total=Sum("total_checks"), up=Sum("up_checks"), degraded=Sum("degraded_checks"))
-    } if ids else {}  # fmt: skip
+        daily = (
+            MonitoringStatistic.objects.filter(
+                monitor_id__in=ids,
+                period=MonitoringStatistic.Period.DAY,
+                bucket_start__gte=first_day,
+            )
+            .values("monitor_id")
+            .annotate(total=Sum("total_checks"), good=Sum("up_checks") + Sum("degraded_checks"))
+            .values_list("monitor_id", "total", "good")
+        )
+        month = {check_id: (total, good) for check_id, total, good in daily}
     result = {}
     for check_id in ids:
         rows = [by_check[check_id].get(hour) for hour in hours]
         known = [row for row in rows if row is not None]
-        total = sum(row.total_checks for row in known)
-        good = sum(row.up_checks + row.degraded_checks for row in known)
         count = sum(row.response_count for row in known)
         rollup = Rollup(
             hours=rows,
-            uptime_24h=_percent(total, good),
+            uptime_24h=_percent(sum(r.total for r in known), sum(r.good for r in known)),
             avg_24h_ms=sum(row.response_sum_ms for row in known) / count if count else None,
+            uptime_30d=_percent(*month.get(check_id, (0, 0))),
         )
-        if (totals := month.get(check_id)) and totals["total"]:
-            rollup.uptime_30d = _percent(totals["total"], totals["up"] + totals["degraded"])
-        values = [row.avg_response_ms if row else None for row in rows]
         label = "Response time, last 24 h: " + (
             f"average {rollup.avg_24h_ms:.0f} ms" if rollup.avg_24h_ms is not None else "no data"
         )
-        rollup.sparkline = charts.sparkline(values, label=label)
+        rollup.sparkline = charts.sparkline([r.avg_ms if r else None for r in rows], label=label)
         result[check_id] = rollup
     return result
 
@@ -201,7 +221,9 @@ def monitor_list(request: HttpRequest) -> HttpResponse:
     organization = request.organization
     form = MonitorFilterForm(request.GET or None)
     everything = MonitoringCheck.objects.filter(organization=organization)
-    queryset = form.filter(everything).select_related("service")
+    queryset = (
+        form.filter(everything).select_related("service").only(*LIST_COLUMNS, "service__name")
+    )
     queryset = queryset.annotate(state_rank=_state_order()).order_by("state_rank", "name", "id")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     figures = rollups(check.pk for check in page.object_list)
