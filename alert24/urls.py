@@ -11,5 +11,7 @@ urlpatterns = [
     path("status/", include("statuspages.urls")),
     path("hb/", include("monitoring.urls")),
     path("", include("incidents.ui_urls")),
+    path("", include("monitoring.ui_urls")),
+    path("", include("statuspages.responder_urls")),
     path("", include("accounts.urls")),
 ]

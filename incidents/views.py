@@ -336,8 +336,23 @@ def _seen(incident: Incident) -> str:
 @require_GET
 @member_required()
 def incident_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    incident = _get_incident(request, pk)
+    return render_incident(request, _get_incident(request, pk))
+
+
+def render_incident(
+    request: HttpRequest,
+    incident: Incident,
+    *,
+    status: int = 200,
+    status_page_panel: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The incident page; other apps' forms posted from it re-render it with their errors."""
+    from monitoring.pages import incident_monitor_context
+    from statuspages.responder_views import incident_panel
+
     context = _live_context(request, incident)
+    context.update(incident_monitor_context(incident))
+    context.update(incident_panel(request, incident, **(status_page_panel or {})))
     context["etag"] = live.incident_version(incident.pk, request.membership.role)
     if context["can_respond"]:
         context["members"] = _members(request.organization.pk)
@@ -350,7 +365,7 @@ def incident_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         )
         context["snooze_choices"] = SNOOZE_CHOICES
         context["severities"] = Severity.choices
-    return render(request, "incidents/incident_detail.html", context)
+    return render(request, "incidents/incident_detail.html", context, status=status)
 
 
 @require_GET

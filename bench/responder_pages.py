@@ -1,0 +1,129 @@
+"""Server time of the responder's monitor and status-page pages with 10,000 monitors.
+
+Issue 7 asks for pages under 200 ms of server time at 10,000 monitors. This builds an
+organization with 10,000 HTTP monitors, 24 hourly and 30 daily rollup rows for each
+(540,000 ``monitoring_statistics`` rows), 3,000 raw results for one monitor and 20 status
+pages, then times each page through the full Django stack (middleware, RLS scope,
+templates) in-process, as a logged-in manager. Prints p50/p99 per page.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import figure, private_django
+
+private_django()
+
+import datetime as dt  # noqa: E402
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Organization, OrganizationMember, User  # noqa: E402
+from monitoring.models import (  # noqa: E402
+    CheckResult,
+    CheckSchedule,
+    MonitoringCheck,
+    MonitoringLocation,
+)
+from statuspages.models import Component, StatusPage  # noqa: E402
+
+MONITORS = 10_000
+ROUNDS = 30
+
+
+def build() -> tuple[Client, MonitoringCheck]:
+    organization = Organization.objects.create(name="Bench", slug=f"bench-{uuid.uuid4().hex[:6]}")
+    user = User.objects.create_user("bench@example.com", "bench-password-1", full_name="Bench")
+    OrganizationMember.objects.create(organization=organization, user=user, role="manager")
+    states = ["up"] * 6 + ["degraded", "down", "unconfirmed_down", "paused"]
+    checks = MonitoringCheck.objects.bulk_create(
+        [
+            MonitoringCheck(
+                id=uuid.uuid4(), organization=organization, name=f"Monitor {n:05}",
+                check_type="http", config={"url": f"https://site{n}.example/health"},
+                state=states[n % len(states)], last_checked_at=timezone.now(),
+            )
+            for n in range(MONITORS)
+        ],
+        batch_size=2000,
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO monitoring_statistics (organization_id, check_id, period, bucket_start,
+                total_checks, up_checks, degraded_checks, down_checks, response_count,
+                response_sum_ms, avg_response_ms, p95_response_ms)
+            SELECT c.organization_id, c.id, 'hour',
+                   date_trunc('hour', now()) - h * interval '1 hour',
+                   60, 59, 0, 1, 59, 59 * (100 + h), 100 + h, 180
+            FROM monitoring_checks c CROSS JOIN generate_series(0, 23) h
+            WHERE c.organization_id = %s
+            UNION ALL
+            SELECT c.organization_id, c.id, 'day', date_trunc('day', now()) - d * interval '1 day',
+                   1440, 1438, 0, 2, 1438, 1438 * 120, 120, 200
+            FROM monitoring_checks c CROSS JOIN generate_series(0, 29) d
+            WHERE c.organization_id = %s
+            """,
+            [organization.pk, organization.pk],
+        )
+        cursor.execute("ANALYZE monitoring_checks; ANALYZE monitoring_statistics")
+    location, _ = MonitoringLocation.objects.get_or_create(
+        code="us-east", defaults={"name": "US East", "queue": "checks.us-east"}
+    )
+    busy = checks[0]
+    CheckSchedule.objects.create(monitor=busy, location=location)
+    now = timezone.now()
+    CheckResult.objects.bulk_create(
+        [
+            CheckResult(monitor=busy, location=location, status=0, response_time_ms=100 + n % 50,
+                        checked_at=now - dt.timedelta(minutes=n))
+            for n in range(3000)
+        ],
+        batch_size=1000,
+    )  # fmt: skip
+    for n in range(20):
+        page = StatusPage.objects.create(
+            organization=organization, name=f"Page {n}", slug=f"bench-page-{n}"
+        )
+        Component.objects.bulk_create(
+            Component(organization=organization, status_page=page, name=f"C{c}", position=c)
+            for c in range(10)
+        )
+    client = Client()
+    client.force_login(user)
+    return client, busy
+
+
+def measure(client: Client, name: str, url: str) -> None:
+    client.get(url)  # warm caches (templates, query plans)
+    timings = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    timings.sort()
+    figure(f"{name}_p50_ms", statistics.median(timings))
+    figure(f"{name}_p99_ms", timings[min(len(timings) - 1, int(len(timings) * 0.99))])
+
+
+def main() -> None:
+    client, busy = build()
+    measure(client, "monitor_list", "/monitors/")
+    measure(client, "monitor_list_filtered", "/monitors/?state=up&q=site1&page=5")
+    measure(client, "monitor_list_last_page", f"/monitors/?page={MONITORS // 50}")
+    measure(client, "monitor_detail", f"/monitors/{busy.pk}/")
+    measure(client, "status_pages", "/status-pages/")
+
+
+if __name__ == "__main__":
+    main()
