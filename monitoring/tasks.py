@@ -30,14 +30,17 @@ def refresh_statistics() -> int:
         return cursor.fetchone()[0]
 
 
-@shared_task(name="monitoring.cleanup_results", ignore_result=True)
-def cleanup_results(days: int = 30) -> dict[str, int]:
+@shared_task(name="monitoring.create_result_partitions", ignore_result=True)
+def create_result_partitions(days_ahead: int = 7) -> int:
+    """Creates the coming days' ``check_results`` partitions (retention drops old ones in
+    ``cleanup_old_data()``); results outside them would land in the default partition."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT cleanup_old_check_results(%s)", [days])
-        results = cursor.fetchone()[0]
-        cursor.execute("SELECT cleanup_old_monitoring_statistics()")
-        statistics = cursor.fetchone()[0]
-    return {"results": results, "statistics": statistics}
+        cursor.execute(
+            "SELECT create_check_result_partitions(now() - interval '1 day',"
+            " now() + make_interval(days => %s))",
+            [days_ahead],
+        )
+        return cursor.fetchone()[0]
 
 
 @shared_task(name="monitoring.demo_heartbeat", ignore_result=True)
