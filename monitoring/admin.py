@@ -25,7 +25,6 @@ from monitoring.models import (
     MonitoringStatistic,
 )
 
-
 RECENT_RESULTS = 20
 
 

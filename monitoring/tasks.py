@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 from django.db import connection
 
-from monitoring import engine
+from monitoring import engine, partitions
 
 
 @shared_task(name="monitoring.dispatch_checks", ignore_result=True)
@@ -31,16 +31,11 @@ def refresh_statistics() -> int:
 
 
 @shared_task(name="monitoring.create_result_partitions", ignore_result=True)
-def create_result_partitions(days_ahead: int = 7) -> int:
-    """Creates the coming days' ``check_results`` partitions (retention drops old ones in
-    ``cleanup_old_data()``); results outside them would land in the default partition."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT create_check_result_partitions(now() - interval '1 day',"
-            " now() + make_interval(days => %s))",
-            [days_ahead],
-        )
-        return cursor.fetchone()[0]
+def create_result_partitions(days_ahead: int = 7) -> dict[str, Any]:
+    """Creates the coming days' ``check_results`` partitions and compacts finished days;
+    retention (dropping old days) is ``cleanup_old_data()``'s."""
+    created = partitions.create_partitions(days_ahead)
+    return {"created": created, "compacted": partitions.compact_closed_partitions()}
 
 
 @shared_task(name="monitoring.demo_heartbeat", ignore_result=True)

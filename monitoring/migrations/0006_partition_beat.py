@@ -40,7 +40,8 @@ class Migration(migrations.Migration):
             description=(
                 "Hourly: creates the daily check_results partitions for the coming 7 days "
                 "(create_check_result_partitions), so results never wait for a new day's "
-                "table. Dropping old days is the data retention job's (cleanup_old_data)."
+                "table, and rebuilds finished days' index packed (REINDEX CONCURRENTLY). "
+                "Dropping old days is the data retention job's (cleanup_old_data)."
             ),
         ),
     ]
