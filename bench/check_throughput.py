@@ -220,9 +220,9 @@ def main() -> None:
                                + 100 * c.interval_seconds, c.interval_seconds) AS wrapped,
                            c.interval_seconds AS every
                     FROM check_results r
-                    JOIN check_schedules s ON s.check_id = r.check_id
+                    JOIN monitoring_checks c ON c.series_id = r.series_id
+                    JOIN check_schedules s ON s.check_id = c.id
                                           AND s.location_id = r.location_id
-                    JOIN monitoring_checks c ON c.id = r.check_id
                     WHERE r.checked_at >= to_timestamp(%s) AND r.checked_at < to_timestamp(%s)
                       AND c.name <> 'flip'
                 ), lateness AS (
@@ -277,8 +277,8 @@ def main() -> None:
                 cursor.execute(
                     "SELECT extract(epoch FROM i.created_at - min(r.checked_at))"
                     " FROM incidents i, check_results r WHERE i.dedup_key = %s"
-                    " AND r.check_id = %s AND r.status = 2 GROUP BY i.created_at",
-                    [f"monitoring:{flip.pk}", flip.pk],
+                    " AND r.series_id = %s AND r.status = 2 GROUP BY i.created_at",
+                    [f"monitoring:{flip.pk}", flip.series_id],
                 )
                 (pipeline,) = cursor.fetchone()
             figure("first_failed_run_to_incident_s", f"{float(pipeline):.2f}")

@@ -1,4 +1,9 @@
-"""Admin for monitors: checks with their locations inline, read-only results and rollups."""
+"""Admin for monitors: checks with their locations inline and recent results, read-only
+alerts and rollups.
+
+Results have a composite key (check, time), which Django's admin cannot page through; they
+are shown on their check's page instead, newest first, read through the (check, time) key.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.db.models.expressions import DatabaseDefault
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from monitoring.models import (
     CheckResult,
@@ -18,6 +24,8 @@ from monitoring.models import (
     MonitoringLocation,
     MonitoringStatistic,
 )
+
+RECENT_RESULTS = 20
 
 
 @admin.register(MonitoringLocation)
@@ -63,6 +71,7 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
         "heartbeat_url",
         "last_ping_at",
         "last_fail_at",
+        "recent_results",
     ]
     fieldsets = [
         (None, {"fields": ["organization", "name", "check_type", "config", "service"]}),
@@ -96,6 +105,7 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
             },
         ),
         ("Heartbeat", {"fields": ["heartbeat_url", "last_ping_at", "last_fail_at"]}),
+        ("Recent results", {"fields": ["recent_results"]}),
     ]
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
@@ -122,6 +132,37 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
 
         path = obj.heartbeat_path
         return f"{settings.SITE_URL}{path}" if path else "—"
+
+    @admin.display(description=f"Last {RECENT_RESULTS} results")
+    def recent_results(self, obj: MonitoringCheck) -> str:
+        if obj is None or obj._state.adding:
+            return "—"
+        results = (
+            CheckResult.objects.filter(monitor=obj)
+            .select_related("location")
+            .order_by("-checked_at")[:RECENT_RESULTS]
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{r.checked_at:%Y-%m-%d %H:%M:%S}",
+                    r.location or "push",
+                    r.get_status_display(),
+                    "—" if r.response_time_ms is None else f"{r.response_time_ms} ms",
+                    r.reason or "",
+                )
+                for r in results
+            ),
+        )
+        if not rows:
+            return "No results yet."
+        return format_html(
+            "<table><thead><tr><th>checked at (UTC)</th><th>location</th><th>status</th>"
+            "<th>response</th><th>reason</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.action(description="Pause selected checks")
     def pause(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -152,14 +193,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
-
-
-@admin.register(CheckResult)
-class CheckResultAdmin(ReadOnlyAdmin):
-    list_display = ["checked_at", "monitor", "location", "status", "response_time_ms", "reason"]
-    list_filter = ["status", "location"]
-    list_select_related = ["monitor", "location"]
-    show_full_result_count = False  # counting a 30-day volume table on every page is costly
 
 
 @admin.register(MonitoringAlert)

@@ -6,10 +6,12 @@ What must hold whatever writes the rows — the schedule phase, the confirmation
 machine, one open alert per check, statistics rollups, retention — lives in PostgreSQL
 (``monitoring/sql/``); Python runs the checks and shows the results.
 
-``check_results`` is the volume table (one row per check run per location), so it is
-narrow: no organization column (its row-level security goes through the check), a
-smallint location, a smallint status and a nullable reason. Deleting a check deletes its
-results and statistics in the database (``ON DELETE CASCADE``), never row by row in Python.
+``check_results`` is the volume table (one row per check run per location): partitioned by
+day, and narrow — the check as its 4-byte ``series_id`` instead of its 16-byte uuid, no
+organization column (row-level security goes through the check), smallint location and
+status, a reason only on failures — so a stored result costs under 100 bytes with its index
+(``bench/retention_and_rollups.py``). Deleting a check deletes its results and statistics in
+the database (``ON DELETE CASCADE``), never row by row in Python.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ class _RandomToken(Func):
 
     template = "replace(gen_random_uuid()::text, '-', '')"
     output_field = models.CharField()
+
+
+class _NextSeriesId(Func):
+    """Database default: the next check number from ``monitoring_checks_series_id_seq``."""
+
+    template = "nextval('monitoring_checks_series_id_seq')"
+    output_field = models.IntegerField()
 
 
 class MonitoringLocation(models.Model):
@@ -111,6 +120,7 @@ STATE_FIELDS = frozenset(
         "last_ping_at",
         "last_fail_at",
         "created_at",
+        "series_id",
     }
 )
 
@@ -182,6 +192,12 @@ class MonitoringCheck(OrganizationScopedModel):
         editable=False,
     )
     last_ping_at = models.DateTimeField(null=True, blank=True, editable=False)
+    series_id = models.IntegerField(
+        unique=True,
+        db_default=_NextSeriesId(),
+        editable=False,
+        help_text="The check's number in check_results (4 bytes per row instead of 16).",
+    )
     last_fail_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
@@ -333,23 +349,41 @@ STATUS_NAMES = {ResultStatus.UP: "up", ResultStatus.DEGRADED: "degraded", Result
 class CheckResult(models.Model):
     """One run of one check from one location (NULL location: a heartbeat, pushed to us).
 
-    Kept 30 days (``cleanup_old_check_results``); dashboards read
+    The table is partitioned by day on ``checked_at`` (``monitoring/sql/check_results_
+    partitioned.sql``): beat creates the coming days' partitions ahead, ``cleanup_old_data()``
+    drops whole days past retention (30 by default), and anything outside the created days
+    lands in ``check_results_default``, so an insert never fails. The key is the check's
+    ``series_id`` and the time: one index serves "results of this check, newest first"; the
+    latest result of every check is also on the check row (``last_*``). Dashboards read
     ``monitoring_statistics`` instead of scanning these.
+
+    ``monitor_id`` holds the check's ``series_id`` (an integer), not its uuid; filter with
+    ``monitor=check`` or ``monitor__in=checks``. A composite primary key keeps results out of
+    the admin's model pages; the check's admin page lists its recent results.
     """
 
-    id = models.BigAutoField(primary_key=True)
+    pk = models.CompositePrimaryKey("monitor", "checked_at")
     # The database cascades deletes (see the migration); Django must not collect rows.
     monitor = models.ForeignKey(
         MonitoringCheck,
+        to_field="series_id",
+        db_column="series_id",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         related_name="+",
-        db_column="check_id",
-    )
-    location = models.ForeignKey(
-        MonitoringLocation, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+"
     )
     checked_at = models.DateTimeField()
+    # Locations are never deleted (schedules protect them): no constraint, no index to pay.
+    location = models.ForeignKey(
+        MonitoringLocation,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
     status = models.SmallIntegerField(choices=ResultStatus.choices)
     response_time_ms = models.IntegerField(null=True, blank=True)
     reason = models.TextField(null=True, blank=True)
@@ -362,10 +396,7 @@ class CheckResult(models.Model):
                 condition=Q(status__in=ResultStatus.values), name="check_results_status_valid"
             ),
         ]
-        indexes = [
-            models.Index(F("monitor"), F("checked_at").desc(), name="check_results_check_idx"),
-            BrinIndex(fields=["checked_at"], name="check_results_time_brin"),
-        ]
+        indexes = [BrinIndex(fields=["checked_at"], name="check_results_time_brin")]
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} at {self.checked_at:%Y-%m-%d %H:%M:%S}"

@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 from django.db import connection
 
-from monitoring import engine
+from monitoring import engine, partitions
 
 
 @shared_task(name="monitoring.dispatch_checks", ignore_result=True)
@@ -30,14 +30,12 @@ def refresh_statistics() -> int:
         return cursor.fetchone()[0]
 
 
-@shared_task(name="monitoring.cleanup_results", ignore_result=True)
-def cleanup_results(days: int = 30) -> dict[str, int]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT cleanup_old_check_results(%s)", [days])
-        results = cursor.fetchone()[0]
-        cursor.execute("SELECT cleanup_old_monitoring_statistics()")
-        statistics = cursor.fetchone()[0]
-    return {"results": results, "statistics": statistics}
+@shared_task(name="monitoring.create_result_partitions", ignore_result=True)
+def create_result_partitions(days_ahead: int = 7) -> dict[str, Any]:
+    """Creates the coming days' ``check_results`` partitions and compacts finished days;
+    retention (dropping old days) is ``cleanup_old_data()``'s."""
+    created = partitions.create_partitions(days_ahead)
+    return {"created": created, "compacted": partitions.compact_closed_partitions()}
 
 
 @shared_task(name="monitoring.demo_heartbeat", ignore_result=True)

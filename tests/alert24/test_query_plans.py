@@ -36,9 +36,13 @@ HOT_QUERIES = {
         "SELECT id FROM check_schedules WHERE next_run_at <= now() + interval '2 seconds'"
         " ORDER BY next_run_at LIMIT 500 FOR UPDATE SKIP LOCKED"
     ),
-    "latest result of a check": (
-        "SELECT checked_at, status FROM check_results WHERE check_id = %(uuid)s"
-        " ORDER BY checked_at DESC LIMIT 1"
+    "latest results of a check": (
+        "SELECT checked_at, status FROM check_results WHERE series_id = %(int)s"
+        " ORDER BY checked_at DESC LIMIT 20"
+    ),
+    "results of a check over a day": (
+        "SELECT checked_at, status FROM check_results WHERE series_id = %(int)s"
+        " AND checked_at >= now() - interval '1 day' ORDER BY checked_at"
     ),
     "90-day uptime bars of checks": (
         "SELECT bucket_start, up_checks FROM monitoring_statistics"
@@ -61,7 +65,7 @@ HOT_QUERIES = {
 
 @pytest.mark.parametrize("name", sorted(HOT_QUERIES))
 def test_hot_query_uses_an_index(db, org_a, name):
-    params = {"org": org_a.pk, "uuid": org_a.pk}
+    params = {"org": org_a.pk, "uuid": org_a.pk, "int": 1}
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + HOT_QUERIES[name], params)

@@ -6,9 +6,10 @@ import pytest
 
 from accounts.models import OrganizationMember
 from accounts.roles import Role
+from monitoring.engine import record_results
 from monitoring.models import CheckResult, MonitoringCheck
 
-from .factories import location, make_check
+from .factories import location, make_check, result
 
 
 @pytest.fixture
@@ -82,9 +83,21 @@ def test_add_form_reports_config_errors_by_field(admin_client, org_a):
     assert not MonitoringCheck.objects.filter(name="Broken").exists()
 
 
-def test_results_are_read_only(admin_client):
-    assert admin_client.get("/admin/monitoring/checkresult/").status_code == 200
-    assert admin_client.get("/admin/monitoring/checkresult/add/").status_code == 403
+def test_results_are_listed_read_only_on_their_checks_page(admin_client, org_a):
+    check = make_check(org_a)
+    other = make_check(org_a, "Other")
+    east = location("us-east").pk
+    record_results(
+        [
+            (check.pk, east, result("down", "HTTP 503 <b>from</b> 203.0.113.9")),
+            (other.pk, east, result("down", "other check's failure")),
+        ]
+    )
+    page = admin_client.get(f"{URL}{check.pk}/change/").content.decode()
+    assert "HTTP 503 &lt;b&gt;from&lt;/b&gt; 203.0.113.9" in page  # escaped
+    assert "other check's failure" not in page
+    # Results have no admin pages of their own (composite key): nothing to add or change.
+    assert admin_client.get("/admin/monitoring/checkresult/").status_code == 404
 
 
 def test_add_form_creates_the_check_and_its_schedule(admin_client, org_a):

@@ -66,5 +66,7 @@ def test_beat_schedule_is_registered(db):
     assert {
         "monitoring.dispatch_checks",
         "monitoring.refresh_statistics",
-        "monitoring.cleanup_results",
+        "monitoring.create_result_partitions",
+        "alert24.cleanup_old_data",
     } <= names
+    assert "monitoring.cleanup_results" not in names  # one retention path: cleanup_old_data

@@ -37,7 +37,12 @@ def test_each_organization_sees_only_its_own_rows(two_checks, org_a, model):
         rows = list(model.objects.all())
         assert rows
         for row in rows:
-            assert (row.pk if model is MonitoringCheck else row.monitor_id) == a.pk
+            if model is MonitoringCheck:
+                assert row.pk == a.pk
+            elif model is CheckResult:
+                assert row.monitor_id == a.series_id  # results name the check by series
+            else:
+                assert row.monitor_id == a.pk
     assert model.objects.count() == 2 * len(rows)  # the owner (system path) sees both
 
 
@@ -56,9 +61,19 @@ def test_results_cannot_be_planted_on_another_organizations_check(two_checks, or
         connection.cursor() as cursor,
     ):
         cursor.execute(
-            "INSERT INTO check_results (check_id, checked_at, status) VALUES (%s, now(), 0)",
-            [b.pk],
+            "INSERT INTO check_results (series_id, checked_at, status) VALUES (%s, now(), 0)",
+            [b.series_id],
         )
+
+
+def test_a_partition_read_directly_is_isolated_too(two_checks, org_a):
+    a, _b = two_checks
+    with organization_scope(org_a.pk), connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM check_results")
+        (partition,) = {row[0] for row in cursor.fetchall()}
+        assert partition.startswith("check_results_p")  # today's daily partition
+        cursor.execute(f"SELECT series_id FROM {partition}")
+        assert cursor.fetchall() == [(a.series_id,)]
 
 
 def test_recording_in_a_scope_ignores_other_organizations_checks(two_checks, org_a):

@@ -137,6 +137,7 @@ def test_histogram_quantile_is_close_to_the_exact_one(db):
 
 
 def test_cleanup_removes_old_results_only(check):
+    """Retention is cleanup_old_data()'s: old results go, recent ones and the rollups stay."""
     east = location("us-east").pk
     record_results(
         [
@@ -145,10 +146,12 @@ def test_cleanup_removes_old_results_only(check):
         ]
     )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT cleanup_old_check_results(30)")
-        assert cursor.fetchone()[0] == 1
-        cursor.execute("SELECT cleanup_old_check_results()")
-        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT table_name, deleted FROM cleanup_old_data(30)")
+        assert dict(cursor.fetchall())["check_results"] == 1
+        cursor.execute("SELECT table_name, deleted FROM cleanup_old_data()")
+        assert dict(cursor.fetchall())["check_results"] == 0
+        cursor.execute("SELECT to_regprocedure('cleanup_old_check_results(integer)')")
+        assert cursor.fetchone()[0] is None  # one retention path
     assert CheckResult.objects.count() == 1
     assert MonitoringStatistic.objects.filter(period="day").count() == 2  # rollups stay
     # The refresh never reaches back past retention, so the 40-day-old bucket survives it.
