@@ -50,9 +50,9 @@ class CheckResultFilter(django_filters.FilterSet):
         choices=RESULT_STATUSES, method="filter_status", help_text="up, degraded or down."
     )
     location = django_filters.ModelMultipleChoiceFilter(
-        field_name="location",
         to_field_name="code",
         queryset=MonitoringLocation.objects.all(),
+        method="filter_location",
         help_text="Location code(s); heartbeat results have none.",
     )
 
@@ -64,3 +64,8 @@ class CheckResultFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(status__in=[STATUS_CODES[v] for v in value])
+
+    def filter_location(self, queryset: QuerySet, name: str, value: list) -> QuerySet:
+        if not value:
+            return queryset
+        return queryset.filter(location_id__in=[location.pk for location in value])
