@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -43,12 +42,6 @@ from statuspages.subscriptions import page_url
 validate_slug = RegexValidator(
     r"^[a-z0-9][a-z0-9-]*$", "Use lower-case letters, digits and hyphens."
 )
-
-
-def _django_errors(exc: DjangoValidationError) -> serializers.ValidationError:
-    return serializers.ValidationError(
-        exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-    )
 
 
 def _same_page(attrs: dict, instance: Any, field: str = "status_page") -> StatusPage | None:
