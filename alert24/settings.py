@@ -283,8 +283,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Incidents, services, escalation policies, on-call schedules, users and teams, "
         "monitoring checks (results, statistics) and status pages (components, incidents, "
-        "maintenance, subscribers) of one organization. Authenticate with an organization API key: `Authorization: Bearer "
-        "a24_…` (read-only keys may only GET). Lists use cursor pagination (`limit`, `cursor`). "
+        "maintenance, subscribers) of one organization. Authenticate with an organization "
+        "API key: `Authorization: Bearer a24_…` (read-only keys may only GET). Lists use "
+        "cursor pagination (`limit`, `cursor`). "
         'Errors are `{"error": {"code", "message", "fields"}}`. Events are sent to the '
         "PagerDuty-compatible `/v2/enqueue` (not part of this schema)."
     ),
