@@ -17,6 +17,15 @@ from incidents.api.views import (
     ScheduleViewSet,
     ServiceViewSet,
 )
+from monitoring.api.views import CheckResultViewSet, CheckViewSet, LocationViewSet
+from statuspages.rest.views import (
+    ComponentGroupViewSet,
+    ComponentViewSet,
+    MaintenanceWindowViewSet,
+    StatusPageIncidentViewSet,
+    StatusPageViewSet,
+    SubscriberViewSet,
+)
 
 router = DefaultRouter(trailing_slash="/?")
 router.include_root_view = False
@@ -26,6 +35,15 @@ router.register("escalation-policies", EscalationPolicyViewSet, basename="escala
 router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
+router.register("checks", CheckViewSet, basename="check")
+router.register(r"checks/(?P<check_id>[^/]+)/results", CheckResultViewSet, basename="check-result")
+router.register("monitoring-locations", LocationViewSet, basename="monitoring-location")
+router.register("status-pages", StatusPageViewSet, basename="status-page")
+router.register("component-groups", ComponentGroupViewSet, basename="component-group")
+router.register("components", ComponentViewSet, basename="component")
+router.register("status-page-incidents", StatusPageIncidentViewSet, basename="status-page-incident")
+router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
+router.register("subscribers", SubscriberViewSet, basename="subscriber")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

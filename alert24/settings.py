@@ -292,9 +292,11 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Alert24 API",
     "DESCRIPTION": (
-        "Incidents, services, escalation policies, on-call schedules, users and teams of one "
-        "organization. Authenticate with an organization API key: `Authorization: Bearer "
-        "a24_…` (read-only keys may only GET). Lists use cursor pagination (`limit`, `cursor`). "
+        "Incidents, services, escalation policies, on-call schedules, users and teams, "
+        "monitoring checks (results, statistics) and status pages (components, incidents, "
+        "maintenance, subscribers) of one organization. Authenticate with an organization "
+        "API key: `Authorization: Bearer a24_…` (read-only keys may only GET). Lists use "
+        "cursor pagination (`limit`, `cursor`). "
         'Errors are `{"error": {"code", "message", "fields"}}`. Events are sent to the '
         "PagerDuty-compatible `/v2/enqueue` (not part of this schema)."
     ),
@@ -307,6 +309,12 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "incidents.models.Severity",
         "UrgencyEnum": "incidents.models.Urgency",
         "RoleEnum": "accounts.roles.Role",
+        "CheckResultStatusEnum": "monitoring.api.filters.RESULT_STATUSES",
+        "ComponentStatusEnum": "statuspages.models.ComponentStatus",
+        "StatusPageIncidentStatusEnum": "statuspages.models.IncidentStatus",
+        "MaintenanceStatusEnum": "statuspages.models.MaintenanceStatus",
+        "ImpactEnum": "statuspages.models.Impact",
+        "MaintenanceImpactEnum": "statuspages.rest.filters.MAINTENANCE_IMPACTS",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],

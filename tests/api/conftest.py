@@ -18,7 +18,12 @@ from incidents.models import (
     ScheduleLayerMember,
     ServiceIntegration,
 )
+from monitoring.engine import record_results
+from statuspages import services as statuspages_services
+from statuspages.models import Component, ComponentGroup, StatusPage
+from statuspages.subscriptions import subscribe
 from tests.incidents.factories import member, policy, service
+from tests.monitoring.factories import location, make_check, result
 
 
 class Api:
@@ -78,6 +83,55 @@ def build_world(organization: Organization, tag: str) -> SimpleNamespace:
     )
 
 
+def add_monitoring_and_pages(world: SimpleNamespace, tag: str) -> SimpleNamespace:
+    """Adds a check with a result, and a status page with a group, a component, a published
+    incident, a maintenance window and a subscriber (only the tests that need them pay)."""
+    check = make_check(
+        world.organization,
+        f"Check {tag}",
+        config={"url": f"http://127.0.0.1:9/{tag}"},
+        locations=("us-east", "eu-west"),
+        service=world.service,
+    )
+    record_results([(check.pk, location("us-east").pk, result("down", f"refused {tag}"))])
+    page = StatusPage.objects.create(
+        organization=world.organization, name=f"Page {tag}", slug=f"page-{tag}"
+    )
+    group = ComponentGroup.objects.create(
+        organization=world.organization, status_page=page, name=f"Group {tag}"
+    )
+    component = Component.objects.create(
+        organization=world.organization, status_page=page, group=group, name=f"Component {tag}"
+    )
+    published = statuspages_services.publish_incident(
+        None,
+        page,
+        name=f"Outage {tag}",
+        message=f"Looking into it {tag}",
+        components={component.pk: "major_outage"},
+    )
+    window = statuspages_services.schedule_maintenance(
+        page,
+        name=f"Maintenance {tag}",
+        scheduled_start=timezone.now() + dt.timedelta(days=1),
+        scheduled_end=timezone.now() + dt.timedelta(days=1, hours=1),
+        components=[component],
+    )
+    subscriber = subscribe(
+        page, "webhook", f"https://hooks.example.com/subscriber-{tag}"
+    ).subscriber
+    world.__dict__.update(
+        check=check,
+        page=page,
+        group=group,
+        component=component,
+        published=published,
+        window=window,
+        subscriber=subscriber,
+    )
+    return world
+
+
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     """Users here never log in with a password; hashing one properly costs ~0.3 s each."""
@@ -92,6 +146,16 @@ def world_a(org_a) -> SimpleNamespace:
 @pytest.fixture
 def world_b(org_b) -> SimpleNamespace:
     return build_world(org_b, "b")
+
+
+@pytest.fixture
+def full_world_a(world_a) -> SimpleNamespace:
+    return add_monitoring_and_pages(world_a, "a")
+
+
+@pytest.fixture
+def full_world_b(world_b) -> SimpleNamespace:
+    return add_monitoring_and_pages(world_b, "b")
 
 
 @pytest.fixture

@@ -7,8 +7,29 @@ import json
 import pytest
 
 from incidents.models import EscalationPolicy, Incident, OnCallSchedule, Service
+from monitoring.models import CheckResult, MonitoringCheck
+from statuspages.models import (
+    Component,
+    ComponentGroup,
+    MaintenanceWindow,
+    StatusPage,
+    StatusPageIncident,
+    Subscriber,
+)
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world_a(full_world_a):
+    """Every test here sees each organization's incidents, checks and status pages."""
+    return full_world_a
+
+
+@pytest.fixture
+def world_b(full_world_b):
+    return full_world_b
+
 
 LISTS = [
     "/api/v1/incidents/",
@@ -17,6 +38,13 @@ LISTS = [
     "/api/v1/schedules/",
     "/api/v1/users/",
     "/api/v1/teams/",
+    "/api/v1/checks/",
+    "/api/v1/status-pages/",
+    "/api/v1/component-groups/",
+    "/api/v1/components/",
+    "/api/v1/status-page-incidents/",
+    "/api/v1/maintenance-windows/",
+    "/api/v1/subscribers/",
 ]
 
 # (method, URL template, body) for every object endpoint; {x} are B's objects.
@@ -49,14 +77,55 @@ OBJECT_ENDPOINTS = [
     ),
     ("get", "/api/v1/users/{person}/", None),
     ("get", "/api/v1/teams/{team}/", None),
+    ("get", "/api/v1/checks/{check}/", None),
+    ("patch", "/api/v1/checks/{check}/", {"name": "hijacked"}),
+    (
+        "put",
+        "/api/v1/checks/{check}/",
+        {"name": "hijacked", "check_type": "http", "config": {"url": "https://example.com/"}},
+    ),
+    ("delete", "/api/v1/checks/{check}/", None),
+    ("post", "/api/v1/checks/{check}/pause/", None),
+    ("post", "/api/v1/checks/{check}/resume/", None),
+    ("post", "/api/v1/checks/{check}/run-now/", None),
+    ("get", "/api/v1/checks/{check}/results/", None),
+    ("get", "/api/v1/checks/{check}/statistics/", None),
+    ("get", "/api/v1/status-pages/{page}/", None),
+    ("patch", "/api/v1/status-pages/{page}/", {"name": "hijacked"}),
+    ("put", "/api/v1/status-pages/{page}/", {"name": "hijacked", "slug": "hijacked"}),
+    ("delete", "/api/v1/status-pages/{page}/", None),
+    ("get", "/api/v1/component-groups/{group}/", None),
+    ("patch", "/api/v1/component-groups/{group}/", {"name": "hijacked"}),
+    ("put", "/api/v1/component-groups/{group}/", {"name": "hijacked"}),
+    ("delete", "/api/v1/component-groups/{group}/", None),
+    ("get", "/api/v1/components/{component}/", None),
+    ("patch", "/api/v1/components/{component}/", {"status": "operational"}),
+    ("put", "/api/v1/components/{component}/", {"name": "hijacked"}),
+    ("delete", "/api/v1/components/{component}/", None),
+    ("get", "/api/v1/status-page-incidents/{published}/", None),
+    ("patch", "/api/v1/status-page-incidents/{published}/", {"name": "hijacked"}),
+    ("put", "/api/v1/status-page-incidents/{published}/", {"name": "hijacked"}),
+    ("delete", "/api/v1/status-page-incidents/{published}/", None),
+    ("get", "/api/v1/status-page-incidents/{published}/updates/", None),
+    (
+        "post",
+        "/api/v1/status-page-incidents/{published}/updates/",
+        {"status": "resolved", "body": "hijacked"},
+    ),
+    ("get", "/api/v1/maintenance-windows/{window}/", None),
+    ("patch", "/api/v1/maintenance-windows/{window}/", {"status": "in_progress"}),
+    ("put", "/api/v1/maintenance-windows/{window}/", {"name": "hijacked"}),
+    ("delete", "/api/v1/maintenance-windows/{window}/", None),
+    ("get", "/api/v1/subscribers/{subscriber}/", None),
+    ("delete", "/api/v1/subscribers/{subscriber}/", None),
 ]
+
+NAMES = ("incident", "service", "policy", "schedule", "person", "team")
+NAMES += ("check", "page", "group", "component", "published", "window", "subscriber")
 
 
 def _ids(world) -> dict[str, str]:
-    return {
-        name: str(getattr(world, name).pk)
-        for name in ("incident", "service", "policy", "schedule", "person", "team")
-    }
+    return {name: str(getattr(world, name).pk) for name in NAMES}
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -72,6 +141,14 @@ def test_lists_never_show_the_other_organization(api, world_a, world_b, url):
         "oncall-b",
         "Team b",
         world_b.integration.integration_key,
+        "Check b",
+        "Page b",
+        "Group b",
+        "Component b",
+        "Outage b",
+        "Looking into it b",
+        "Maintenance b",
+        "subscriber-b",
     ):
         assert text not in body
     assert api.get(url).json()["results"], "A's own rows are listed"
@@ -104,6 +181,19 @@ def test_b_is_untouched_after_every_attempt(api, world_a, world_b):
     assert world_b.service.integrations.count() == 1
     assert EscalationPolicy.objects.filter(pk=world_b.policy.pk, name="Policy b").exists()
     assert OnCallSchedule.objects.filter(pk=world_b.schedule.pk, name="Schedule b").exists()
+    check = MonitoringCheck.objects.get(pk=world_b.check.pk)
+    assert (check.name, check.is_paused, check.last_reason) == ("Check b", False, "refused b")
+    assert CheckResult.objects.filter(monitor=check).count() == 1
+    assert StatusPage.objects.filter(pk=world_b.page.pk, name="Page b").exists()
+    assert ComponentGroup.objects.filter(pk=world_b.group.pk, name="Group b").exists()
+    component = Component.objects.get(pk=world_b.component.pk)
+    assert (component.name, component.status) == ("Component b", "major_outage")
+    published = StatusPageIncident.objects.get(pk=world_b.published.pk)
+    assert (published.name, published.status) == ("Outage b", "investigating")
+    assert published.updates.count() == 1
+    window = MaintenanceWindow.objects.get(pk=world_b.window.pk)
+    assert (window.name, window.status) == ("Maintenance b", "scheduled")
+    assert Subscriber.objects.get(pk=world_b.subscriber.pk).unsubscribed_at is None
 
 
 def test_cannot_create_in_a_with_references_to_b(api, world_a, world_b):
@@ -121,6 +211,95 @@ def test_cannot_create_in_a_with_references_to_b(api, world_a, world_b):
         response = api.post("/api/v1/escalation-policies/", {"name": "P", "rules": [rule]})
         assert response.status_code == 400, rule
     assert not Incident.objects.filter(service=world_b.service, title="x").exists()
+
+
+def test_cannot_reach_b_through_references_in_monitoring_and_status_pages(api, world_a, world_b):
+    b = {name: str(getattr(world_b, name).pk) for name in NAMES}
+    a_page, a_component = str(world_a.page.pk), str(world_a.component.pk)
+    attempts = [
+        (
+            "/api/v1/checks/",
+            {"name": "C", "check_type": "http", "config": {"url": "https://example.com/"},
+             "service": b["service"]},
+            "service",
+        ),
+        ("/api/v1/component-groups/", {"status_page": b["page"], "name": "G"}, "status_page"),
+        ("/api/v1/components/", {"status_page": b["page"], "name": "X"}, "status_page"),
+        ("/api/v1/components/", {"status_page": a_page, "name": "X", "group": b["group"]}, "group"),
+        (
+            "/api/v1/components/",
+            {"status_page": a_page, "name": "X", "services": [b["service"]]},
+            "services",
+        ),
+        (
+            "/api/v1/components/",
+            {"status_page": a_page, "name": "X", "monitoring_check": b["check"]},
+            "monitoring_check",
+        ),
+        (
+            "/api/v1/status-page-incidents/",
+            {"status_page": b["page"], "name": "X", "body": "x"},
+            "status_page",
+        ),
+        (
+            "/api/v1/status-page-incidents/",
+            {"status_page": a_page, "name": "X", "body": "x",
+             "components": {b["component"]: "major_outage"}},
+            "components",
+        ),
+        (
+            "/api/v1/status-page-incidents/",
+            {"status_page": a_page, "body": "x", "incident": str(world_b.incident.pk)},
+            "incident",
+        ),
+        (
+            "/api/v1/maintenance-windows/",
+            {"status_page": b["page"], "name": "M", "scheduled_start": "2030-01-01T00:00Z",
+             "scheduled_end": "2030-01-01T01:00Z"},
+            "status_page",
+        ),
+        (
+            "/api/v1/maintenance-windows/",
+            {"status_page": a_page, "name": "M", "scheduled_start": "2030-01-01T00:00Z",
+             "scheduled_end": "2030-01-01T01:00Z", "components": [b["component"]]},
+            "components",
+        ),
+        (
+            "/api/v1/subscribers/",
+            {"status_page": b["page"], "channel": "webhook", "target": "https://x.example/"},
+            "status_page",
+        ),
+        (
+            "/api/v1/subscribers/",
+            {"status_page": a_page, "channel": "webhook", "target": "https://x.example/",
+             "components": [b["component"]]},
+            "components",
+        ),
+        (
+            f"/api/v1/status-page-incidents/{world_a.published.pk}/updates/",
+            {"status": "identified", "body": "x", "components": {b["component"]: "operational"}},
+            "components",
+        ),
+    ]  # fmt: skip
+    for url, body, field in attempts:
+        response = api.post(url, body)
+        assert response.status_code == 400, (url, body, response.content)
+        assert field in response.json()["error"]["fields"], (url, response.json())
+    assert api.patch(f"/api/v1/components/{a_component}/", {"group": b["group"]}).status_code == 400
+    moved = api.patch(f"/api/v1/components/{a_component}/", {"status_page": b["page"]})
+    assert moved.status_code == 400
+    assert Component.objects.filter(status_page=world_b.page).count() == 1
+    assert world_b.published.updates.count() == 1
+    for url in (
+        "/api/v1/components/",
+        "/api/v1/component-groups/",
+        "/api/v1/status-page-incidents/",
+        "/api/v1/maintenance-windows/",
+        "/api/v1/subscribers/",
+    ):
+        response = api.get(url, status_page=b["page"])
+        assert response.status_code == 200 and response.json()["results"] == [], url
+    assert api.get("/api/v1/checks/", service=b["service"]).json()["results"] == []
 
 
 def test_filter_by_the_other_organizations_service_is_empty(api, world_a, world_b):

@@ -1,0 +1,1 @@
+"""REST API for monitoring: checks, their recent results and their statistics."""
