@@ -299,7 +299,7 @@ class ResultRow:
 
 
 def recent_results(
-    check: MonitoringCheck | uuid.UUID,
+    check: MonitoringCheck,
     limit: int = RECENT_RESULTS,
     *,
     since: dt.datetime | None = None,
@@ -566,7 +566,7 @@ def incident_monitor_context(incident: Any) -> dict[str, Any]:
         return {"linked_monitor": None}
     until = incident.resolved_at + INCIDENT_LEAD if incident.resolved_at else None
     results = recent_results(
-        alert.monitor_id, INCIDENT_RESULTS, since=incident.created_at - INCIDENT_LEAD, until=until
+        alert.monitor, INCIDENT_RESULTS, since=incident.created_at - INCIDENT_LEAD, until=until
     )
     return {
         "linked_monitor": alert.monitor,
