@@ -1,4 +1,5 @@
-"""apply_integration_event(): one statement per Events API / Alertmanager event."""
+"""apply_integration_event(): one statement per Events API / Alertmanager event; the
+snapshot and routing functions on that path in PL/pgSQL, so their plans are cached."""
 
 from pathlib import Path
 
@@ -14,4 +15,7 @@ class Migration(migrations.Migration):
         ("incidents", "0009_notification_subject"),
         ("accounts", "0004_api_keys"),  # service_for_integration_key()
     ]
-    operations = [run_sql_file(SQL / "events_ingest.sql")]
+    operations = [
+        run_sql_file(SQL / "cached_plans.sql"),
+        run_sql_file(SQL / "events_ingest.sql"),
+    ]
