@@ -103,7 +103,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def _cpu_seconds(processes: dict[str, list]) -> dict[str, float]:
-    """CPU time (user + system) used so far by each group of processes and their children."""
+    """CPU seconds used so far by each group of processes, exited children included."""
     totals = {}
     for name, roots in processes.items():
         total = 0.0
@@ -117,7 +117,8 @@ def _cpu_seconds(processes: dict[str, list]) -> dict[str, float]:
                     times = process.cpu_times()
                 except psutil.NoSuchProcess:
                     continue
-                total += times.user + times.system
+                # children_*: exited children (autovacuum workers, closed backends).
+                total += times.user + times.system + times.children_user + times.children_system
         totals[name] = total
     return totals
 
