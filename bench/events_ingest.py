@@ -7,7 +7,8 @@ connections). Prints ``new_*``, ``dedup_*`` and the combined ``events_per_second
 Redis and the client (unlike wall-clock figures, these barely move when other work shares
 the machine). Every event must get a 202 and be in the database, or the run fails.
 
-    .venv/bin/python bench/events_ingest.py [--events 3000] [--concurrency 16] [--workers 2] [--threads 4]
+    .venv/bin/python bench/events_ingest.py [--events 3000] [--concurrency 16]
+        [--workers 2] [--threads 4]
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     # One worker process per core; threads cover the waits on PostgreSQL. Measured on the
-    # 2-core box: 2×4 beat 3×4 and 4×2 (more processes than cores only add switching).
+    # 2-core box: 2x4 beat 3x4 and 4x2 (more processes than cores only add switching).
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--client", nargs=4, metavar=("URL", "KEY", "MODE", "OUT"))
