@@ -96,6 +96,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "alert24.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Events API / Alertmanager posts: the key is the credential; answered before the
+    # session/auth/tenancy stack (incidents/events_views.py explains why that is safe).
+    "incidents.events_views.EventsFastPathMiddleware",
     # Anonymous readers of public status pages: served from the render cache, skipping the
     # session/auth/tenancy stack (statuspages/middleware.py explains why that is safe).
     "statuspages.middleware.StatusPageFastPathMiddleware",

@@ -13,13 +13,16 @@ The rules are PagerDuty's, so that any tool which can page PagerDuty can page Al
   there is none they are accepted and do nothing, as PagerDuty does.
 * Severities map critical→critical, error→high, warning→medium, info→info.
 
-The work happens in the request's transaction: what makes an accepted event durable (the
-incident or its timeline row) is written before the 202 goes out, and an event that fails
-validation writes nothing. The database function ``open_incident()`` does the
-dedup-or-insert atomically, so concurrent events with one key make one incident.
+Each event is one statement, ``apply_integration_event()`` (``incidents/sql/
+events_ingest.sql``): it resolves the key, then writes as the app role for the key's
+organization, so row-level security applies as in any web request. On the fast path
+(``events_views.EventsFastPathMiddleware``) there is no surrounding transaction, so the
+statement commits on its own and the event is durable before the 202 goes out; an event
+that fails validation writes nothing. ``open_incident()`` does the dedup-or-insert
+atomically, so concurrent events with one key make one incident.
 
 Parsing and validation are plain functions of bytes, so they are tested without HTTP; the
-views in ``incidents/events_views.py`` add the routing, the rate limit and the responses.
+views in ``incidents/events_views.py`` add the rate limit and the responses.
 """
 
 from __future__ import annotations
@@ -27,14 +30,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
-from accounts.api.authentication import enter_organization
-from accounts.models import UserActivityLog
 from incidents import lifecycle
 from incidents.models import Incident, Severity
 
@@ -208,133 +212,107 @@ def _parse_timestamp(value: str) -> dt.datetime | None:
         return None
 
 
-# --- Routing -----------------------------------------------------------------------------
+# --- Applying ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Route:
-    integration_id: uuid.UUID
-    service_id: uuid.UUID
-    organization_id: uuid.UUID
-    kind: str
-    service_active: bool
+class Applied:
+    """What ``apply_integration_event()`` did (see ``incidents/sql/events_ingest.sql``)."""
+
+    outcome: str
+    incident_id: uuid.UUID | None
+    created: bool
 
 
-def route(integration_key: str) -> Route | None:
-    """The service an integration key belongs to, found on the narrow system path.
-
-    The request is nobody's member, so it cannot see ``service_integrations`` under row-
-    level security; the SECURITY DEFINER function answers this one question. The caller
-    then acts inside the route's organization (:func:`enter_route`).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT integration_id, service_id, organization_id, kind, service_status"
-            " FROM service_for_integration_key(%s)",
-            [integration_key],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return Route(row[0], row[1], row[2], row[3], row[4] == "active")
-
-
-def enter_route(found: Route) -> None:
-    """Act for the route's organization for the rest of this transaction (RLS applies)."""
-    enter_organization(found.organization_id, None)
-
-
-# --- Acting ------------------------------------------------------------------------------
-
-
-def trigger(
-    found: Route,
+def apply(
+    integration_key: str,
+    action: str,
     *,
-    title: str,
-    severity: str,
-    dedup_key: str,
-    source: str,
-    details: dict,
+    dedup_key: str | None = None,
+    title: str = "",
+    severity: str = Severity.HIGH,
+    source: str = Incident.Source.EVENTS,
+    details: dict | None = None,
     description: str = "",
-) -> tuple[uuid.UUID | None, bool]:
-    """Open or dedup into an incident; returns (incident id, created).
+    reason: str | None = None,
+) -> Applied | None:
+    """Apply one event in one database statement; None if no integration has the key.
 
-    Calls the SQL ``open_incident()`` directly rather than ``lifecycle.open_incident``:
-    this is the ingest hot path and the route already says the service is active, so the
-    two extra queries (load the service, reload the incident) buy nothing. A disabled
-    service drops the event, as PagerDuty does, and the audit log says so.
+    The statement resolves the key on the narrow system path and writes as the app role
+    for the key's organization (row-level security applies), so the event needs neither a
+    session nor the tenancy middleware's transaction. Outside a transaction the statement
+    commits on its own: the event is durable when this returns.
     """
-    if not found.service_active:
-        _audit(found, "events.dropped", f"Event for a disabled service: {title[:200]}", details)
-        return None, False
+    _trust_busy_connection()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT incident_id, created FROM open_incident(%s, %s, %s, %s, %s, %s, %s::jsonb)",
+            "SELECT outcome, incident, opened FROM apply_integration_event("
+            "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)",
             [
-                found.service_id,
-                title,
-                description,
-                severity,
+                settings.DATABASE_APP_ROLE,
+                integration_key,
+                action,
                 dedup_key,
+                title,
+                severity,
                 source,
-                json.dumps(details),
+                json.dumps(details or {}),
+                description,
+                reason,
             ],
         )
-        incident_id, created = cursor.fetchone()
+        outcome, incident_id, created = cursor.fetchone()
+    if outcome == "unknown_key":
+        return None
     if created:
         # The page goes out at once; the beat sweep is the safety net if Redis is down.
-        transaction.on_commit(lifecycle._kick_escalation_sweep)
-    return incident_id, created
+        transaction.on_commit(lifecycle.kick_escalation_sweep)
+    return Applied(outcome, incident_id, created)
 
 
-def change_open_incident(found: Route, dedup_key: str, action: str, reason: str) -> bool:
-    """Acknowledge or resolve the open incident with ``dedup_key``; False if there is none."""
-    incident = (
-        Incident.objects.filter(service_id=found.service_id, dedup_key=dedup_key)
-        .exclude(status=Incident.Status.RESOLVED)
-        .first()
-    )
-    if incident is None:
-        return False
-    change = lifecycle.acknowledge if action == "acknowledge" else lifecycle.resolve
-    try:
-        change(incident, None, reason)
-    except lifecycle.IncidentClosed:
-        return False  # resolved meanwhile by someone else: the event's goal is met
-    return True
+_BUSY_SECONDS = 1.0
+_last_used = threading.local()
 
 
-def apply_event(found: Route, event: Event) -> str:
-    """Carry out a validated event for ``found``'s service; returns the dedup key."""
+def _trust_busy_connection() -> None:
+    """Skip Django's per-request ``SELECT 1`` health check on a connection this thread
+    used within the last second (``CONN_HEALTH_CHECKS``): under a stream of events it
+    costs a round trip and as much CPU as the event's own statement, and what it guards
+    against — a connection the server dropped while it sat idle — cannot have happened
+    a moment ago. An idle connection is still checked; a broken one still fails the
+    request and is then discarded by Django as usual."""
+    now = time.monotonic()
+    if connection.connection is not None and now - getattr(_last_used, "at", 0.0) < _BUSY_SECONDS:
+        connection.health_check_done = True
+    _last_used.at = now
+
+
+def apply_event(event: Event) -> str | None:
+    """Carry out a validated event; returns the dedup key, or None for an unknown key."""
+    dedup_key = event.dedup_key
     if event.action == "trigger":
-        dedup_key = event.dedup_key or uuid.uuid4().hex
-        trigger(
-            found,
+        dedup_key = dedup_key or uuid.uuid4().hex
+        applied = apply(
+            event.routing_key,
+            "trigger",
+            dedup_key=dedup_key,
             title=event.summary,
             severity=event.severity,
-            dedup_key=dedup_key,
-            source=Incident.Source.EVENTS,
             details=event.details,
         )
-        return dedup_key
-    change_open_incident(found, event.dedup_key or "", event.action, "via Events API")
-    return event.dedup_key or ""
+    else:
+        applied = apply(
+            event.routing_key, event.action, dedup_key=dedup_key, reason="via Events API"
+        )
+    return None if applied is None else dedup_key
 
 
-def record_change_event(found: Route, event: dict) -> None:
-    """Change events (deploys, config changes) open nothing: they go to the audit log."""
-    _audit(found, "events.change", event["payload"].get("summary", "")[:1000], event)
+def record_change_event(routing_key: str, event: dict) -> bool:
+    """Change events (deploys, config changes) open nothing: they go to the audit log.
 
-
-def _audit(found: Route, activity: str, description: str, metadata: dict) -> None:
-    UserActivityLog.objects.create(
-        organization_id=found.organization_id,
-        activity_type=activity,
-        object_type="service",
-        object_id=found.service_id,
-        description=description,
-        metadata=metadata,
-    )
+    False if no integration has the key."""
+    summary = event["payload"].get("summary", "")
+    return apply(routing_key, "change", title=summary, details=event) is not None
 
 
 # --- Alertmanager ------------------------------------------------------------------------
@@ -395,20 +373,27 @@ def validate_alertmanager(body: dict) -> AlertGroup:
     return AlertGroup(status, group_key, title[:1024], severity, body)
 
 
-def apply_alertmanager(found: Route, group: AlertGroup) -> tuple[str, uuid.UUID | None]:
-    """Firing opens or updates the group's incident; resolved resolves it."""
+def apply_alertmanager(
+    integration_key: str, group: AlertGroup
+) -> tuple[str, uuid.UUID | None] | None:
+    """Firing opens or updates the group's incident; resolved resolves it.
+
+    Returns (dedup key, incident id or None), or None for an unknown integration key."""
     dedup_key = alertmanager_dedup_key(group.group_key)
     if group.status == "firing":
         description = str(group.details.get("commonAnnotations", {}).get("description") or "")
-        incident_id, _created = trigger(
-            found,
+        applied = apply(
+            integration_key,
+            "trigger",
+            dedup_key=dedup_key,
             title=group.title,
             severity=group.severity,
-            dedup_key=dedup_key,
             source=Incident.Source.ALERTMANAGER,
             details=group.details,
             description=description[:10_000],
         )
-        return dedup_key, incident_id
-    change_open_incident(found, dedup_key, "resolve", "resolved in Alertmanager")
-    return dedup_key, None
+        return None if applied is None else (dedup_key, applied.incident_id)
+    applied = apply(
+        integration_key, "resolve", dedup_key=dedup_key, reason="resolved in Alertmanager"
+    )
+    return None if applied is None else (dedup_key, None)

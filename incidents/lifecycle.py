@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.contrib.postgres.functions import TransactionNow
 from django.core.exceptions import ValidationError
@@ -107,16 +110,74 @@ def open_incident(
         )
         incident_id, created = cursor.fetchone()
         if created:
-            transaction.on_commit(_kick_escalation_sweep)
+            transaction.on_commit(kick_escalation_sweep)
     return Opened(Incident.objects.get(pk=incident_id), created)
 
 
-def _kick_escalation_sweep() -> None:
-    """Page at once instead of waiting for the next beat tick (beat stays the safety net)."""
+# The kick is debounced across all web processes: one immediate sweep per window, and at
+# most one trailing sweep that starts after the window, so every incident committed in the
+# window is swept within it while a burst of thousands of events costs two Celery messages.
+KICK_WINDOW_MS = 500
+_KICK_SCRIPT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return {0, 0} end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return {1, tonumber(ARGV[1])} end
+return {2, redis.call('PTTL', KEYS[2])}
+"""
+_KICK_KEYS = ["alert24:escalation-kick:now", "alert24:escalation-kick:trailing"]
+_KICK_MARGIN = 0.05  # seconds of clock and round-trip slack when trusting a trailing kick
+_kick_lock = threading.Lock()
+_kick_redis: tuple[str, redis.Redis, Any] | None = None
+_kick_covered_until = 0.0  # monotonic time before which a queued trailing sweep covers us
+_kick_redis_down_until = 0.0
+
+
+def kick_escalation_sweep() -> None:
+    """Page at once instead of waiting for the next beat tick (beat stays the safety net).
+
+    Call it after the commit that made an incident due (``transaction.on_commit``). Cheap
+    enough for the events hot path: most calls return without a round trip (a trailing
+    sweep this process knows about already covers them), the rest cost one Redis script.
+    If Redis is unreachable nothing is sent — the broker is the same Redis, and beat pages
+    once it is back — so an outage never slows down opening incidents.
+    """
+    global _kick_covered_until, _kick_redis_down_until
+    now = time.monotonic()
+    if now < _kick_covered_until or now < _kick_redis_down_until:
+        return
+    try:
+        decision, wait_ms = _kick_script()(keys=_KICK_KEYS, args=[KICK_WINDOW_MS])
+    except redis.RedisError:
+        _kick_redis_down_until = now + 5.0
+        log.warning("escalation kick skipped: Redis is unreachable", exc_info=True)
+        return
+    if decision == 2:  # a trailing sweep is queued and starts when its key expires
+        _kick_covered_until = now + wait_ms / 1000 - _KICK_MARGIN
+        return
+    countdown = None
+    if decision == 1:
+        countdown = KICK_WINDOW_MS / 1000
+        _kick_covered_until = now + countdown - _KICK_MARGIN
+    _send_escalation_sweep(countdown)
+
+
+def _kick_script() -> Any:
+    global _kick_redis
+    with _kick_lock:
+        if _kick_redis is None or _kick_redis[0] != settings.REDIS_URL:
+            client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_timeout=0.25, socket_connect_timeout=0.25
+            )
+            _kick_redis = (settings.REDIS_URL, client, client.register_script(_KICK_SCRIPT))
+        return _kick_redis[2]
+
+
+def _send_escalation_sweep(countdown: float | None) -> None:
     from incidents.tasks import run_escalation_sweep
 
     try:
-        run_escalation_sweep.apply_async(queue=settings.NOTIFICATIONS_QUEUE, expires=30)
+        run_escalation_sweep.apply_async(
+            queue=settings.NOTIFICATIONS_QUEUE, expires=30, countdown=countdown
+        )
     except Exception:
         # The broker being down must not fail the incident: beat's next tick pages instead.
         log.warning("could not enqueue an immediate escalation sweep", exc_info=True)
@@ -237,7 +298,7 @@ def reassign_to_user(incident: Incident, assignee: User, by: User | None) -> Non
             user=by,
             metadata={"user": str(assignee.pk)},
         )
-    transaction.on_commit(_kick_escalation_sweep)
+    transaction.on_commit(kick_escalation_sweep)
 
 
 def reassign_to_policy(incident: Incident, policy: EscalationPolicy, by: User | None) -> None:
@@ -278,7 +339,7 @@ def reassign_to_policy(incident: Incident, policy: EscalationPolicy, by: User | 
             user=by,
             metadata={"escalation_policy": str(policy.pk)},
         )
-    transaction.on_commit(_kick_escalation_sweep)
+    transaction.on_commit(kick_escalation_sweep)
 
 
 def escalate_now(incident: Incident, by: User | None) -> bool:
@@ -296,7 +357,7 @@ def escalate_now(incident: Incident, by: User | None) -> bool:
                 user=by,
             )
     if moved:
-        transaction.on_commit(_kick_escalation_sweep)
+        transaction.on_commit(kick_escalation_sweep)
     return bool(moved)
 
 

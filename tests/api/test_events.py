@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import pytest
+import redis
+from django.conf import settings as django_settings
+from django.db import connection, transaction
 from django.test import Client
 
 from accounts.api import throttling
 from accounts.models import UserActivityLog
+from incidents import events, events_views, lifecycle
 from incidents.models import Incident, IncidentNotification, IncidentUpdate, ServiceIntegration
 from tests.incidents.factories import member, policy, service
 
@@ -226,6 +231,8 @@ def redis_down(settings):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
     yield
     throttling._down_until = 0.0
+    events_views.rate_limit.down_until = 0.0
+    lifecycle._kick_redis_down_until = 0.0
 
 
 def test_ingest_works_while_redis_is_down(routing, redis_down):
@@ -299,3 +306,81 @@ def test_alertmanager_pagerduty_configs_replay(routing):
     incident.refresh_from_db()
     assert incident.status == "resolved"
     assert Incident.objects.filter(dedup_key=dedup_key).count() == 1
+
+
+def test_another_organizations_key_never_touches_its_incident(routing, org_b):
+    """The routing key picks the organization; the write runs under its RLS scope."""
+    theirs = ServiceIntegration.objects.create(
+        organization=org_b, service=service(org_b, name="Theirs")
+    )
+    send(trigger(theirs, dedup_key="shared"))
+    assert send(action(routing, "resolve", "shared")).status_code == 202
+    assert Incident.objects.get(organization=org_b, dedup_key="shared").status == "triggered"
+    send(trigger(routing, dedup_key="shared"))
+    ours = Incident.objects.get(organization=routing.organization, dedup_key="shared")
+    assert ours.service == routing.service and ours.updates.filter(update_type="dedup").count() == 0
+
+
+def test_events_skip_the_session_stack(routing, client):
+    """Answered before sessions and CSRF: no cookie is set, a browser cookie changes nothing."""
+    client.cookies["sessionid"] = "whatever"
+    response = client.post(
+        "/v2/enqueue", json.dumps(trigger(routing)), content_type="application/json"
+    )
+    assert response.status_code == 202 and "Set-Cookie" not in response
+    assert int(response["Content-Length"]) == len(response.content)
+    assert (
+        send(trigger(routing), content_type="application/json", path="/v2/enqueue/").status_code
+        == 404
+    )
+
+
+def test_applying_restores_the_callers_role_and_scope(routing):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, current_setting('app.current_organization_id', true)")
+        before = cursor.fetchone()
+        applied = events.apply(routing.integration_key, "trigger", dedup_key="x", title="Down")
+        cursor.execute("SELECT current_user, current_setting('app.current_organization_id', true)")
+        assert cursor.fetchone() == before
+    assert applied.created and Incident.objects.get(pk=applied.incident_id).dedup_key == "x"
+    assert events.apply("0" * 32, "trigger", dedup_key="x", title="Down") is None
+
+
+def test_rate_limit_is_counted_in_redis_in_slices(routing, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"api": "600/min", "events": "10000/min"},
+    }
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    for _ in range(3):
+        assert send(trigger(routing, dedup_key="sliced")).status_code == 202
+    window = int(time.time() // 60)
+    counted = client.get(f"alert24:throttle:events:{routing.integration_key}:{window}")
+    assert int(counted) == 10000 // 500  # one slice reserved, three events spent from it
+
+
+@pytest.fixture
+def kick_state():
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    client.delete(*lifecycle._KICK_KEYS)
+    lifecycle._kick_covered_until = 0.0
+    yield client
+    client.delete(*lifecycle._KICK_KEYS)
+    lifecycle._kick_covered_until = 0.0
+
+
+def test_escalation_kicks_are_debounced_to_one_now_and_one_trailing(kick_state):
+    queue = django_settings.NOTIFICATIONS_QUEUE
+    queued = kick_state.llen(queue)
+    for _ in range(5):
+        lifecycle.kick_escalation_sweep()
+    messages = [
+        json.loads(m) for m in kick_state.lrange(queue, 0, kick_state.llen(queue) - queued - 1)
+    ]
+    assert len(messages) == 2
+    etas = sorted(bool(m["headers"].get("eta")) for m in messages)
+    assert etas == [False, True]  # one sweep now, one after the window
+    kick_state.delete(*lifecycle._KICK_KEYS)
+    lifecycle._kick_covered_until = 0.0
+    lifecycle.kick_escalation_sweep()
+    assert kick_state.llen(queue) == queued + 3  # a new window kicks at once again
