@@ -1,4 +1,9 @@
-"""WSGI entry point for production servers (e.g. ``gunicorn alert24.wsgi``)."""
+"""WSGI entry point for production servers (``granian --interface wsgi alert24.wsgi:application``).
+
+Cached public status pages are answered in front of Django's handler
+(``statuspages.herd``): the herd that reads them during an outage is the heaviest traffic
+the application sees.
+"""
 
 import os
 
@@ -6,3 +11,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alert24.settings")
 application = get_wsgi_application()
+
+from statuspages.herd import StatusPageHerdShortcut  # noqa: E402  (needs Django set up)
+
+application = StatusPageHerdShortcut(application)
