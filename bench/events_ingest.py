@@ -1,11 +1,12 @@
 """Events API ingest throughput and latency: new incidents, and dedup hits.
 
-Serves Alert24 with gunicorn (threaded workers, keep-alive) on a private database, and
-sends PagerDuty v2 events from a second process over loopback (asyncio, keep-alive
-connections). Prints ``new_*``, ``dedup_*`` and the combined ``events_per_second``,
-``p50_ms`` and ``p99_ms``, plus CPU milliseconds per event for the web workers, PostgreSQL,
-Redis and the client (unlike wall-clock figures, these barely move when other work shares
-the machine). Every event must get a 202 and be in the database, or the run fails.
+Serves Alert24 with granian (as in production; ``--server gunicorn`` to compare) on a
+private database, and sends PagerDuty v2 events from a second process over loopback
+(asyncio, keep-alive connections). Prints ``new_*``, ``dedup_*`` and the combined
+``events_per_second``, ``p50_ms`` and ``p99_ms``, plus CPU milliseconds per event for the
+web workers, PostgreSQL, Redis and the client (unlike wall-clock figures, these barely move
+when other work shares the machine). Every event must get a 202 and be in the database,
+or the run fails.
 
     .venv/bin/python bench/events_ingest.py [--events 3000] [--concurrency 16]
         [--workers 2] [--threads 4]
@@ -172,6 +173,7 @@ def main() -> None:
     # 2-core box: 2x4 beat 3x4 and 4x2 (more processes than cores only add switching).
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
     parser.add_argument("--client", nargs=4, metavar=("URL", "KEY", "MODE", "OUT"))
     args = parser.parse_args()
     if args.client:
@@ -181,7 +183,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT))
-    from bench.common import figure, private_django
+    from bench.common import figure, private_django, web_server
 
     private_django()
     from django.conf import settings
@@ -209,10 +211,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "alert24.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--worker-class", "gthread",
-         "--threads", str(args.threads),
-         "--keep-alive", "30", "--log-level", "warning"],
+        web_server(args.server, port, args.workers, args.threads),
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     data = Path(os.environ["ALERT24_DATA_DIR"])

@@ -1,6 +1,7 @@
 """Public status page under load: a 50-component page with 90 days of history and 20 past
-incidents, served by gunicorn, loaded from a second process over loopback with keep-alive,
-while monitoring checks are writing results.
+incidents, served by granian (as in production; ``--server gunicorn`` to compare), loaded
+from a second process over loopback with keep-alive, while monitoring checks are writing
+results.
 
 The check load is the real pipeline: ``--checks`` HTTP checks (default 600 at a 30 s
 interval, i.e. 20 results/s, like 1,200 monitors at 60 s) against a local target server,
@@ -30,7 +31,7 @@ import sys
 import threading
 import time
 
-from common import ROOT, figure, private_django
+from common import ROOT, figure, private_django, web_server
 
 
 # --- Load generator (runs in its own process: ``--client``) ------------------------------
@@ -381,6 +382,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian")
     parser.add_argument("--components", type=int, default=50)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--incidents", type=int, default=20)
@@ -414,12 +416,7 @@ def main() -> None:
     }
     load = CheckLoad(page, args.checks, args.check_interval)
     server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "alert24.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-            "--worker-class", "gthread", "--threads", str(args.threads),
-            "--keep-alive", "30", "--log-level", "warning",
-        ],
+        web_server(args.server, port, args.workers, args.threads),
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     try:
