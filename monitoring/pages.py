@@ -225,10 +225,13 @@ def monitor_list(request: HttpRequest) -> HttpResponse:
         form.filter(everything).select_related("service").only(*LIST_COLUMNS, "service__name")
     )
     queryset = queryset.annotate(state_rank=_state_order()).order_by("state_rank", "name", "id")
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = dict(everything.values_list("state").annotate(n=Count("id")).order_by())
+    paginator = Paginator(queryset, PAGE_SIZE)
+    if not form.is_bound:
+        paginator.count = sum(counts.values())  # unfiltered: the state counts already say
+    page = paginator.get_page(request.GET.get("page"))
     figures = rollups(check.pk for check in page.object_list)
     rows = [(check, figures[check.pk]) for check in page.object_list]
-    counts = dict(everything.values_list("state").annotate(n=Count("id")).order_by())
     summary = [
         (state, label, counts.get(state, 0))
         for state, label in CheckState.choices
