@@ -46,8 +46,6 @@ class StatusPageHerdShortcut:
         """The cached answer, or None to let Django handle the request as usual."""
         try:
             request = WSGIRequest(environ)
-            if settings.SESSION_COOKIE_NAME in request.COOKIES:
-                return None  # signed-in readers may see private pages: full stack
             if settings.SECURE_SSL_REDIRECT and not request.is_secure():
                 return None  # SecurityMiddleware redirects those
             response = self.fast_path.fast(request)

@@ -150,15 +150,15 @@ class StatusPageFastPathMiddleware:
         self.hosts.add(key)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method in ("GET", "HEAD") and (
-            settings.SESSION_COOKIE_NAME not in request.COOKIES
-        ):
-            response = self.fast(request)
-            if response is not None:
-                return response
-        return self.get_response(request)
+        response = self.fast(request)
+        return response if response is not None else self.get_response(request)
 
     def fast(self, request: HttpRequest) -> HttpResponse | None:
+        """The cached answer for an anonymous GET/HEAD of a public page, else None."""
+        if request.method not in ("GET", "HEAD"):
+            return None
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return None  # signed-in readers may see private pages: full stack
         match = self.PATH.match(request.path_info)
         route = self.routes.get(match["rest"]) if match else None
         if route is None:

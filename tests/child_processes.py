@@ -9,9 +9,10 @@ from urllib.parse import quote
 from django.db import connection
 
 
-def database_url() -> str:
-    """The URL of the database the tests run on (the test database, not the dev one)."""
-    db = connection.settings_dict
+def database_url(name: str | None = None) -> str:
+    """The URL of the database the tests run on (the test database, not the dev one), or of
+    database ``name`` on the same server."""
+    db = {**connection.settings_dict, **({"NAME": name} if name else {})}
     auth = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"], safe="")

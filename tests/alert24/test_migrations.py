@@ -43,11 +43,7 @@ def scratch_url(db):
     name = f"alert24_migrations_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(database_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = database_url()
-    prefix, _, rest = base.partition("@")
-    host_part, _, query = rest.partition("?")
-    url = f"{prefix}@{host_part.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-    yield url
+    yield database_url(name)
     with psycopg.connect(database_url(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
