@@ -292,6 +292,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+# Events (PagerDuty v2, Alertmanager) arriving together in one web process are committed
+# together (incidents/group_commit.py); off, each event commits alone.
+EVENTS_GROUP_COMMIT = env.bool("EVENTS_GROUP_COMMIT", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Alert24 API",
     "DESCRIPTION": (

@@ -39,7 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from incidents import lifecycle
+from incidents import group_commit, lifecycle
 from incidents.models import Incident, Severity
 
 MAX_EVENT_BYTES = 512 * 1024
@@ -240,28 +240,28 @@ def apply(
 
     The statement resolves the key on the narrow system path and writes as the app role
     for the key's organization (row-level security applies), so the event needs neither a
-    session nor the tenancy middleware's transaction. Outside a transaction the statement
-    commits on its own: the event is durable when this returns.
+    session nor the tenancy middleware's transaction. Outside a transaction it commits
+    together with the events other threads of this process are applying at the moment
+    (``incidents.group_commit``): the event is durable when this returns.
     """
-    _trust_busy_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT outcome, incident, opened FROM apply_integration_event("
-            "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)",
-            [
-                settings.DATABASE_APP_ROLE,
-                integration_key,
-                action,
-                dedup_key,
-                title,
-                severity,
-                source,
-                json.dumps(details or {}),
-                description,
-                reason,
-            ],
-        )
-        outcome, incident_id, created = cursor.fetchone()
+    event = (
+        integration_key,
+        action,
+        dedup_key,
+        title,
+        severity,
+        source,
+        json.dumps(details or {}),
+        description,
+        reason,
+    )
+    if connection.in_atomic_block or not settings.EVENTS_GROUP_COMMIT:
+        _trust_busy_connection()
+        with connection.cursor() as cursor:
+            cursor.execute(group_commit.SINGLE_SQL, [settings.DATABASE_APP_ROLE, *event])
+            outcome, incident_id, created = cursor.fetchone()
+    else:
+        outcome, incident_id, created = _group_commit().apply(event)
     if outcome == "unknown_key":
         return None
     if created:
@@ -272,6 +272,16 @@ def apply(
 
 _BUSY_SECONDS = 1.0
 _last_used = threading.local()
+
+
+_group_commits: dict[str, group_commit.GroupCommit] = {}
+
+
+def _group_commit() -> group_commit.GroupCommit:
+    role = settings.DATABASE_APP_ROLE
+    if role not in _group_commits:
+        _group_commits[role] = group_commit.GroupCommit(role)
+    return _group_commits[role]
 
 
 def _trust_busy_connection() -> None:
