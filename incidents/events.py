@@ -87,12 +87,44 @@ def parse_json_object(raw: bytes, content_type: str, limit: int = MAX_EVENT_BYTE
     if media_type != "application/json":
         raise EventRejected(["Content-Type must be application/json"], unrecognized=True)
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise EventRejected(["Body is not valid JSON"], unrecognized=True) from None
+    except RecursionError:
+        raise EventRejected(["Body is nested too deeply"], unrecognized=True) from None
     if not isinstance(body, dict):
         raise EventRejected(["Body must be a JSON object"], unrecognized=True)
+    if b"\\u0000" in raw:  # the only way a NUL character gets into JSON text
+        where = _nul_character_at(body)
+        if where is not None:
+            where = where.replace("\x00", "\\u0000")
+            raise EventRejected([f"'{where}' contains a NUL character (\\u0000)"])
     return body
+
+
+def _refuse_constant(name: str) -> None:
+    """NaN and Infinity: Python reads them, JSON (and PostgreSQL's jsonb) does not."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _nul_character_at(body: dict) -> str | None:
+    """The path of the first key or string holding U+0000, which PostgreSQL cannot
+    store in text or jsonb; walked without recursion, as the body may be deep."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else key
+                if "\x00" in key:
+                    return child
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
 
 
 def _text(body: dict, name: str, errors: list[str], *, required: bool, path: str = "") -> str:
