@@ -13,6 +13,8 @@ from statuspages.models import (
     Component,
     ComponentStatusHistory,
     StatusPage,
+    StatusPageIncident,
+    StatusPageIncidentUpdate,
     Subscriber,
     SubscriberNotification,
 )
@@ -184,6 +186,18 @@ def test_viewer_reads_but_cannot_edit(client, sign_in, setup_a):
     assert client.get(f"{PAGES}{setup_a.page.pk}/delete/").status_code == 403
     setup_a.page.refresh_from_db()
     assert setup_a.page.name == "Acme"
+    published = StatusPageIncident.objects.create(
+        organization=setup_a.organization, status_page=setup_a.page, name="API errors"
+    )
+    StatusPageIncidentUpdate.objects.create(
+        organization=setup_a.organization,
+        status_page_incident=published,
+        status="investigating",
+        body="Looking <b>into</b> it",
+    )
+    incident_page = client.get(f"/admin/statuspages/statuspageincident/{published.pk}/change/")
+    assert incident_page.status_code == 200
+    assert "Looking &lt;b&gt;into&lt;/b&gt; it" in incident_page.content.decode()
 
 
 def audit_rows(setup) -> dict[str, object]:
@@ -222,3 +236,37 @@ def test_audit_rows_cannot_be_added_changed_or_deleted(client, sign_in, setup_a,
             base, {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
         )
         assert type(row).objects.filter(pk=row.pk).exists(), model
+
+
+def test_update_posted_from_the_incident_page_is_the_managers(client, sign_in, setup_a):
+    manager = sign_in(setup_a.organization, Role.MANAGER)
+    published = StatusPageIncident.objects.create(
+        organization=setup_a.organization, status_page=setup_a.page, name="API errors"
+    )
+    url = f"/admin/statuspages/statuspageincident/{published.pk}/change/"
+    data = with_empty_inlines(
+        client,
+        url,
+        {
+            "status_page": setup_a.page.pk,
+            "name": "API errors",
+            "status": "identified",
+            "impact": "minor",
+            "started_at_0": "2026-11-25",
+            "started_at_1": "10:00:00",
+        },
+    )
+    data.update(
+        {
+            "updates-TOTAL_FORMS": 1,
+            "updates-0-status": "identified",
+            "updates-0-body": "A bad deploy; rolling back.",
+            "updates-0-display_at_0": "2026-11-25",
+            "updates-0-display_at_1": "10:05:00",
+        }
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["inline_admin_formsets"][1].formset.errors
+    (update,) = StatusPageIncidentUpdate.objects.filter(status_page_incident=published)
+    assert update.created_by == manager and update.organization_id == setup_a.organization.pk
+    assert update.body == "A bad deploy; rolling back."
