@@ -246,6 +246,20 @@ def test_pages_newest_first_without_counting(client_a, org_a):
     assert 'rel="prev"' in second.content.decode() and 'rel="next"' not in second.content.decode()
 
 
+def test_paging_through_dense_and_sparse_results_misses_nothing(client_a, org_a):
+    """Pages read through growing windows still add up to the whole list, in order."""
+    check = make_check(org_a, "Mixed")
+    moments = [NOW - dt.timedelta(seconds=4 * n) for n in range(150)]  # the last 10 minutes
+    moments += [NOW - dt.timedelta(hours=1 + 6 * n) for n in range(100)]  # 25 days
+    CheckResult.objects.bulk_create(
+        CheckResult(monitor=check, checked_at=at, status=ResultStatus.UP) for at in moments
+    )
+    listed = []
+    for page in (1, 2, 3):
+        listed += [at for _, at in shown(client_a.get(LIST, {"checked": "all", "p": page}))]
+    assert listed == sorted(moments, reverse=True)
+
+
 def test_query_count_does_not_grow_with_rows_or_checks(client_a, org_a):
     first = make_check(org_a, "First")
     results_for(first, 3)
@@ -255,7 +269,7 @@ def test_query_count_does_not_grow_with_rows_or_checks(client_a, org_a):
         results_for(make_check(org_a, f"Check {n}", locations=("eu-west",)), 9)
     with CaptureQueriesContext(connection) as many:
         assert len(shown(client_a.get(LIST))) == 93
-    assert len(many) == len(few) <= 15, "\n".join(q["sql"][:150] for q in many)
+    assert len(many) == len(few) <= 18, "\n".join(q["sql"][:150] for q in many)
 
 
 def test_filtering_by_check_and_time_uses_the_results_key(org_a, admin_a):
@@ -279,3 +293,25 @@ def test_filtering_by_check_and_time_uses_the_results_key(org_a, admin_a):
     assert "Seq Scan on check_results" not in plan, plan
     assert "check_results_p" in plan and "_pkey" in plan, plan
     assert "Sort  (" not in plan and "Bitmap" not in plan, plan
+
+
+def test_every_view_the_app_role_reads_over_rls_tables_runs_as_the_reader(db, settings):
+    """A view runs as its owner (who bypasses RLS) unless ``security_invoker`` is set."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT v.relname
+            FROM pg_class v
+            JOIN pg_namespace n ON n.oid = v.relnamespace AND n.nspname = 'public'
+            JOIN pg_rewrite w ON w.ev_class = v.oid
+            JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+            JOIN pg_class t ON t.oid = d.refobjid AND t.oid <> v.oid
+            WHERE v.relkind = 'v' AND t.relrowsecurity
+              AND has_table_privilege(%s, v.oid, 'SELECT')
+              AND NOT coalesce('security_invoker=true' = ANY(v.reloptions), false)
+            """,
+            [settings.DATABASE_APP_ROLE],
+        )
+        assert cursor.fetchall() == []
+        cursor.execute("SELECT to_regclass('check_result_log') IS NOT NULL")
+        assert cursor.fetchone() == (True,)
