@@ -1,8 +1,9 @@
 """Admin for monitors: checks with their locations inline and recent results, read-only
 alerts and rollups.
 
-Results have a composite key (check, time), which Django's admin cannot page through; they
-are shown on their check's page instead, newest first, read through the (check, time) key.
+Results have a composite key (check, time), which Django's admin cannot page through; their
+own list (``monitoring/admin_results.py``) reads a view over them, and a check's page shows
+its latest results with a link to all of them.
 
 Like every admin here (``accounts/admin.py``), checks, alerts and rollups are scoped to the
 active organization and gated by role: managers edit checks, everyone with admin access
@@ -15,10 +16,12 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import OrganizationScopedAdmin, ReadOnlyAdmin, RoleGatedMixin, allows
 from accounts.roles import Permission
+from monitoring import admin_results  # noqa: F401  (registers the check results list)
 from monitoring.models import (
     CheckResult,
     CheckSchedule,
@@ -80,6 +83,7 @@ class MonitoringCheckAdmin(OrganizationScopedAdmin):
         "last_ping_at",
         "last_fail_at",
         "recent_results",
+        "all_results",
     ]
     fieldsets = [
         (None, {"fields": ["name", "check_type", "config", "service"]}),
@@ -113,7 +117,7 @@ class MonitoringCheckAdmin(OrganizationScopedAdmin):
             },
         ),
         ("Heartbeat", {"fields": ["heartbeat_url", "last_ping_at", "last_fail_at"]}),
-        ("Recent results", {"fields": ["recent_results"]}),
+        ("Recent results", {"fields": ["recent_results", "all_results"]}),
     ]
 
     @admin.display(description="Heartbeat URL")
@@ -122,6 +126,14 @@ class MonitoringCheckAdmin(OrganizationScopedAdmin):
 
         path = obj.heartbeat_path
         return f"{settings.SITE_URL}{path}" if path else "—"
+
+    @admin.display(description="All results")
+    def all_results(self, obj: MonitoringCheck) -> str:
+        """Link to the results list filtered to this check (every kept result, filterable)."""
+        if obj is None or obj._state.adding:
+            return "—"
+        url = reverse("admin:monitoring_checkresultlog_changelist")
+        return format_html('<a href="{}?check={}">All results of this check</a>', url, obj.pk)
 
     @admin.display(description=f"Last {RECENT_RESULTS} results")
     def recent_results(self, obj: MonitoringCheck) -> str:

@@ -307,3 +307,39 @@ def test_audit_admins_refuse_add_change_and_delete(client, sign_in, org_a, make_
     found = client.get(statistics, {"q": "API health"})
     assert found.status_code == 200 and found.context["cl"].result_count == 2  # hour, day
     assert client.get(statistics, {"q": "nothing like it"}).context["cl"].result_count == 0
+
+
+@pytest.fixture
+def member_client(client, make_user, org_a):
+    def login(role: str, **fields):
+        user = make_user(f"{role}@acme.example", **fields)
+        OrganizationMember.objects.create(organization=org_a, user=user, role=role)
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def test_a_manager_sees_and_edits_only_own_organizations_checks(member_client, org_a, org_b):
+    ours = make_check(org_a, "Ours")
+    theirs = make_check(org_b, "Theirs")
+    client = member_client(Role.MANAGER)
+    page = client.get(URL).content.decode()
+    assert "Ours" in page and "Theirs" not in page
+    assert client.get(f"{URL}{theirs.pk}/change/").status_code == 302  # "does not exist"
+    client.post(URL, {"action": "pause", "_selected_action": [ours.pk, theirs.pk]})
+    ours.refresh_from_db()
+    theirs.refresh_from_db()
+    assert ours.is_paused and not theirs.is_paused
+
+
+def test_a_staff_viewer_reads_checks_but_cannot_pause_or_edit(member_client, org_a):
+    check = make_check(org_a, "Ours")
+    client = member_client(Role.VIEWER, is_staff=True)
+    page = client.get(URL).content.decode()
+    assert "Ours" in page and 'value="pause"' not in page
+    client.post(URL, {"action": "pause", "_selected_action": [check.pk]})
+    check.refresh_from_db()
+    assert not check.is_paused
+    assert client.post(f"{URL}{check.pk}/change/", {"name": "Renamed"}).status_code == 403
+    assert client.get(f"{URL}add/").status_code == 403
