@@ -118,7 +118,7 @@ class AlertDetails:
     alerts: list[AlertView] = field(default_factory=list)
     more_alerts: int = 0
     raw: str = ""
-    raw_chars: int = 0
+    raw_truncated: bool = False
 
     @property
     def rows_open(self) -> list[Row]:
@@ -136,10 +136,6 @@ class AlertDetails:
     def alerts_folded(self) -> list[AlertView]:
         return self.alerts[ALERTS_SHOWN_OPEN:]
 
-    @property
-    def raw_truncated(self) -> bool:
-        return self.raw_chars > len(self.raw)
-
 
 # --- Values --------------------------------------------------------------------------------
 
@@ -156,22 +152,32 @@ def _scalar(value: object) -> str:
     return str(value)
 
 
-def _pretty(value: object) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+def _pretty(value: object, limit: int, indent: int | None = 2) -> tuple[str, bool]:
+    """JSON of ``value``, at most ``limit`` characters, and whether it was cut. Encoding
+    stops at the limit, so a 2 MB payload costs about what a small one does."""
+    encoder = json.JSONEncoder(indent=indent, ensure_ascii=False, default=str)
+    parts, size = [], 0
+    for chunk in encoder.iterencode(value):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return "".join(parts)[:limit], True
+    return "".join(parts), False
 
 
 def value_of(item: object, limit: int = MAX_VALUE_CHARS) -> Value:
     """A scalar as text (a link when it is a web address); objects and lists as pretty JSON."""
     if isinstance(item, (dict, list)):
-        text, cut = _cut(_pretty(item), limit)
-        return Value(text, structured=True, truncated=cut)
+        text, cut = _pretty(item, limit)
+        return Value(text + "…" if cut else text, structured=True, truncated=cut)
     text, cut = _cut(_scalar(item), limit)
     return Value(text, url="" if cut else web_url(item), truncated=cut)
 
 
 def _text(item: object, limit: int = MAX_FACT_CHARS) -> str:
     if isinstance(item, (dict, list)):
-        return _cut(json.dumps(item, ensure_ascii=False, default=str), limit)[0]
+        text, cut = _pretty(item, limit, indent=None)
+        return text + "…" if cut else text
     return "" if item is None else _cut(_scalar(item), limit)[0]
 
 
@@ -213,11 +219,6 @@ def _fact(label: str, item: object, url: object = None) -> Row | None:
     if not text.strip():
         return None
     return Row(label, Value(text, url=web_url(url) if url is not None else web_url(item)))
-
-
-def _raw(details: object, limit: int) -> tuple[str, int]:
-    text = _pretty(details)
-    return text[:limit], len(text)
 
 
 # --- Shapes --------------------------------------------------------------------------------
@@ -342,7 +343,7 @@ def describe(
             _monitoring(details, found)
         else:
             found.rows, found.more_rows = _rows(details)
-        found.raw, found.raw_chars = _raw(details, raw_limit)
+        found.raw, found.raw_truncated = _pretty(details, raw_limit)
     if dedup_key:
         found.facts.append(Row("Dedup key", Value(_text(dedup_key, 255))))
     return found
