@@ -37,6 +37,7 @@ from statuspages.rest.filters import (
     ComponentFilter,
     ComponentGroupFilter,
     MaintenanceWindowFilter,
+    StatusPageFilter,
     StatusPageIncidentFilter,
     SubscriberFilter,
 )
@@ -58,6 +59,8 @@ class StatusPageViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
 
     queryset = StatusPage.objects.all()
     serializer_class = StatusPageSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = StatusPageFilter
     ordering = "name"
 
 
