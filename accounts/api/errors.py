@@ -26,6 +26,7 @@ from django.http import (
     JsonResponse,
 )
 from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -71,6 +72,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+@csrf_exempt  # like the API's views: a script's POST to a wrong URL learns it is wrong
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Any other path under ``/api/``: the API's JSON 404 instead of Django's HTML page.
 
@@ -83,7 +85,7 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
             match = resolve(path + "/")
         except Resolver404:
             match = None
-        if match is not None and match.func is not not_found:
+        if match is not None and match.url_name != "api-not-found":
             return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
     body = {"error": {"code": "not_found", "message": str(exceptions.NotFound.default_detail)}}
     return JsonResponse(body, status=404)

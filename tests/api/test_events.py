@@ -217,7 +217,7 @@ def test_only_post_is_allowed(routing):
 )
 @pytest.mark.parametrize("method", ["get", "put", "delete"])
 def test_other_methods_get_a_json_405_with_allow(path, method):
-    response = getattr(Client(), method)(path)
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
     assert response.status_code == 405
     assert response["Content-Type"] == "application/json" and response["Allow"] == "POST"
     assert response.json() == {"status": "method not allowed", "message": "Send events with POST."}

@@ -129,7 +129,9 @@ def test_unknown_api_paths_are_a_json_404(api, path):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
-    assert Client().post(path).json()["error"]["code"] == "not_found"  # no key, any method
+    anonymous_post = Client(enforce_csrf_checks=True).post(path)  # no key, no CSRF token
+    assert anonymous_post.status_code == 404
+    assert anonymous_post.json()["error"]["code"] == "not_found"
 
 
 def test_api_pages_without_their_slash_still_redirect():
