@@ -231,7 +231,7 @@ class ScheduleViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
         parameters=[ShiftWindowSerializer],
         responses=ShiftSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def shifts(self, request: Request, pk: str | None = None) -> Response:
         """The final schedule (overrides and layers resolved) between ``since`` and ``until``."""
         schedule = self.get_object()
