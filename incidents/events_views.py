@@ -12,6 +12,7 @@ failure before the write answers 400 with PagerDuty's body and writes nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -25,7 +26,6 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.security import SecurityMiddleware
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from rest_framework.settings import api_settings
 
 from accounts.api import throttling
@@ -121,13 +121,29 @@ def _throttled(routing_key: str) -> JsonResponse | None:
     return response
 
 
+def post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like ``require_POST``, but the 405 is JSON in the endpoint's own shape (PagerDuty's
+    ``status``/``message``), with the ``Allow`` header, instead of an empty HTML page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method != "POST":
+            body = {"status": "method not allowed", "message": "Send events with POST."}
+            response = JsonResponse(body, status=405)
+            response["Allow"] = "POST"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _invalid_routing_key() -> JsonResponse:
     body = {"status": "invalid event", "message": "Event object is invalid"}
     return JsonResponse({**body, "errors": ["Invalid routing key"]}, status=400)
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def enqueue(request: HttpRequest) -> JsonResponse:
     """PagerDuty Events API v2: trigger, acknowledge or resolve; 202 with the dedup key."""
     try:
@@ -148,7 +164,7 @@ def enqueue(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def change_enqueue(request: HttpRequest) -> JsonResponse:
     """PagerDuty change events: recorded against the service, no incident."""
     try:
@@ -167,7 +183,7 @@ def change_enqueue(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-@require_POST
+@post_only
 def alertmanager(request: HttpRequest, integration_key: str) -> JsonResponse:
     """Alertmanager ``webhook_config``: one incident per alert group (``groupKey``)."""
     try:

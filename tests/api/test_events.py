@@ -247,6 +247,17 @@ def test_only_post_is_allowed(routing):
     assert Client().get("/v2/enqueue").status_code == 405
 
 
+@pytest.mark.parametrize(
+    "path", ["/v2/enqueue", "/v2/change/enqueue", "/integrations/alertmanager/" + "a" * 32]
+)
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_other_methods_get_a_json_405_with_allow(path, method):
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json" and response["Allow"] == "POST"
+    assert response.json() == {"status": "method not allowed", "message": "Send events with POST."}
+
+
 def test_rate_limit_per_routing_key_is_429_with_retry_after(routing, org_a, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
