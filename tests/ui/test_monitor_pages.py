@@ -58,7 +58,7 @@ def checks(org_a, api):
 
 
 def rows_of(response) -> list[str]:
-    return [check.name for check, _rollup in response.context["rows"]]
+    return [row.check.name for row in response.context["rows"]]
 
 
 def test_list_shows_state_last_check_sparkline_and_uptime(login, crew, checks):
@@ -71,11 +71,12 @@ def test_list_shows_state_last_check_sparkline_and_uptime(login, crew, checks):
     assert '<span class="state down">Down</span>' in page
     assert '<span class="state degraded">Degraded</span>' in page
     assert '<span class="state paused">Paused</span>' in page
-    rollup = dict((c.pk, r) for c, r in response.context["rows"])[web.pk]
+    rollups = {row.check.pk: row.rollup for row in response.context["rows"]}
+    rollup = rollups[web.pk]
     assert rollup.uptime_24h == pytest.approx(100 * 2 / 3)
     assert rollup.avg_24h_ms == pytest.approx(150)
     assert rollup.uptime_30d == pytest.approx(100 * 2 / 3)
-    assert dict((c.pk, r) for c, r in response.context["rows"])[dns.pk].uptime_30d == 100
+    assert rollups[dns.pk].uptime_30d == 100
     # The sparkline is an inline SVG with a line through the hours that had data.
     svg = re.search(rf'data-monitor="{web.pk}".*?(<svg class="spark".*?</svg>)', page, re.S)[1]
     assert "<polyline" in svg and "average 150 ms" in svg

@@ -66,7 +66,7 @@ def test_monitor_list_with_10000_monitors(login, crew, org_a, django_assert_max_
         response = client.get(reverse("monitor-list"))
     assert response.status_code == 200
     assert response.context["total"] == 10_000 and len(response.context["rows"]) == 50
-    assert all(rollup.uptime_30d is not None for _check, rollup in response.context["rows"])
+    assert all(row.rollup.uptime_30d is not None for row in response.context["rows"])
     with django_assert_max_num_queries(16):
         filtered = client.get(reverse("monitor-list"), {"state": "up", "q": "site1", "page": 3})
     assert filtered.status_code == 200 and len(filtered.context["rows"]) == 50
