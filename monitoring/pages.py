@@ -1,10 +1,12 @@
 """The responder app's monitor pages: the list, one monitor, pause / resume / run now.
 
-Built to stay fast with 10,000 monitors: the list is paginated and everything it shows
-beyond the check row comes from the rollups (``monitoring_statistics``) in two queries for
-the whole page — the hourly buckets of the last 24 h (sparkline and 24 h uptime) and a sum
-of the daily buckets of the last 30 days — never from raw ``check_results``. The detail
-page reads raw results only for its short "recent results" table.
+Built to stay fast with 10,000 monitors (``bench/responder_pages.py``): a page of the list
+costs three queries whatever the page — the state counts (the summary, and where each
+state's rows start), the page's rows read state by state from an index, and one aggregate
+of the rollups (``monitoring_statistics``) for the 50 monitors shown (hourly buckets of the
+last 24 h for the sparkline and 24 h uptime, daily buckets for 30 d), never raw
+``check_results``. Rows are prepared in Python so the template only places text. The
+detail page reads raw results only for its short "recent results" table.
 
 Of ``CheckResult`` these pages use the public fields only (``monitor``, ``checked_at``,
 ``status``, ``response_time_ms``, ``location``, ``reason``), so the table can be
@@ -33,7 +35,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
@@ -278,7 +279,8 @@ class UrlForId:
 
 @dataclass
 class MonitorRow:
-    """One row of the monitors list, ready to print: the template does no lookups or math."""
+    """One row of the monitors list as text ready to print: 50 rows render in a few ms when
+    the template only places strings (no URL reversing, date formatting or filters)."""
 
     check: MonitoringCheck
     rollup: Rollup
@@ -294,7 +296,7 @@ class MonitorRow:
 
 
 class RowBuilder:
-    """Builds :class:`MonitorRow`\\ s; the per-page work (URL patterns, "now") is done once."""
+    """Makes the list's rows; what is the same for every row (URL patterns, now) is done once."""
 
     def __init__(self) -> None:
         self.now = timezone.now()
@@ -315,7 +317,8 @@ class RowBuilder:
         )
         if check.last_checked_at:
             local = timezone.localtime(check.last_checked_at)
-            row.last_checked = date_format(local, "DATETIME_FORMAT")
+            # To the second, with the zone: strftime costs 1/30 of date_format's localized text.
+            row.last_checked = local.strftime("%Y-%m-%d %H:%M:%S %Z")
             row.last_checked_iso = local.isoformat()
             row.last_checked_ago = timesince(check.last_checked_at, self.now)
         if check.is_paused:
