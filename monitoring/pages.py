@@ -191,6 +191,10 @@ class MonitorFilterForm(forms.Form):
     )
     type = forms.ChoiceField(required=False, choices=[("", "Any type"), *CheckType.choices])
 
+    def active(self) -> bool:
+        """Whether :meth:`filter` narrows anything (a page number alone does not)."""
+        return self.is_valid() and any(self.cleaned_data.values())
+
     def filter(self, queryset):
         """Apply the valid filters; an invalid one (a stale link) is ignored, not an error."""
         data = self.cleaned_data if self.is_valid() else {}
@@ -347,7 +351,7 @@ def monitor_list(request: HttpRequest) -> HttpResponse:
     filtered = form.filter(everything)
     queryset = filtered.select_related("service").only(*LIST_COLUMNS, "service__name")
     # Unfiltered, the organization's state counts already say where each state's rows are.
-    listing = Listing(queryset, _state_counts(filtered) if form.is_bound else counts)
+    listing = Listing(queryset, _state_counts(filtered) if form.active() else counts)
     page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
     summary = [
         (state, label, counts.get(state, 0))
