@@ -238,7 +238,11 @@ class MonitoringCheck(OrganizationScopedModel):
             models.CheckConstraint(condition=Q(state__in=CheckState.values), name="monitoring_checks_state_valid"),
         ]  # fmt: skip
         indexes = [
-            models.Index(fields=["organization", "state"], name="monitoring_checks_state_idx"),
+            # The monitors list reads one state at a time in name order (problems first);
+            # its (organization, state) prefix also counts the states.
+            models.Index(
+                fields=["organization", "state", "name", "id"], name="monitoring_checks_list_idx"
+            ),
             models.Index(
                 fields=["last_ping_at"],
                 condition=Q(check_type="heartbeat", is_paused=False),
