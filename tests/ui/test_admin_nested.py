@@ -5,6 +5,7 @@ still scoped to the manager's organization and still refusing bad input without 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -21,6 +22,7 @@ from incidents.models import (
     ScheduleLayerMember,
     ScheduleOverride,
     ScheduleRestriction,
+    Service,
 )
 from tests.incidents.factories import member, policy
 
@@ -72,23 +74,24 @@ class _FormFields(HTMLParser):
 
 
 def form_data(response) -> dict[str, str]:
-    """The change form's fields as posted by a browser; template rows are left out."""
+    """Every field of the change form, template rows included, as a browser posts it."""
     assert response.status_code == 200
     parser = _FormFields()
     parser.feed(response.content.decode())
-    return {
-        name: value
-        for name, value in parser.data.items()
-        if "__prefix__" not in name and "-empty-" not in name and name != "csrfmiddlewaretoken"
-    }
+    return parser.data
 
 
 def add_rows(data: dict[str, str], prefix: str, *rows: dict[str, str]) -> None:
-    """Append new rows to the formset ``prefix`` as the "Add another" button would."""
+    """Append rows to the formset ``prefix`` as the "Add another" link does: a copy of the
+    template row (its defaults and hidden fields) with the user's input on top."""
     total = int(data.get(f"{prefix}-TOTAL_FORMS", 0))
     data.setdefault(f"{prefix}-INITIAL_FORMS", "0")
+    candidates = [f"{prefix}-__prefix__-", re.sub(r"-\d+-", "-empty-", prefix) + "-__prefix__-"]
+    template = next((c for c in candidates if any(k.startswith(c) for k in data)), None)
+    assert template is not None, f"no template row for {prefix}"
+    defaults = {k[len(template) :]: v for k, v in data.items() if k.startswith(template)}
     for offset, row in enumerate(rows):
-        for field, value in row.items():
+        for field, value in {**defaults, **row}.items():
             data[f"{prefix}-{total + offset}-{field}"] = value
     data[f"{prefix}-TOTAL_FORMS"] = str(total + len(rows))
 
@@ -521,3 +524,20 @@ def test_incident_page_lists_its_assignees(login, crew, open_incident):
         {"assignments__user__id__exact": str(crew.admin.pk)},
     )
     assert list(changelist.context["cl"].result_list) == [incident]
+
+
+def test_rows_added_on_any_add_page_keep_the_new_parent(login, crew, org_a):
+    """A row copied from the template row must not carry the id the GET chose for the
+    parent (a new one is chosen on the POST): the plain inlines of accounts.admin too."""
+    client = login(crew.manager)
+    add = reverse("admin:incidents_service_add")
+    data = form_data(client.get(add))
+    assert data["integrations-__prefix__-service"] == ""
+    data.update(name="Billing", status="active", urgency_rule="high")
+    add_rows(data, "integrations", {"name": "Alertmanager", "kind": "alertmanager"})
+
+    response = client.post(add, data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    integration = Service.objects.get(name="Billing").integrations.get()
+    assert (integration.kind, integration.organization_id) == ("alertmanager", org_a.pk)
