@@ -115,7 +115,9 @@ class NestedScopedInline(nested_admin.NestedTabularInlineMixin, OrganizationScop
     is_sortable = False  # positions are typed: dragging would renumber rows after validation
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).filter(organization_id=request.organization.pk)
+        organization = getattr(request, "organization", None)
+        organization_id = organization.pk if organization is not None else None
+        return super().get_queryset(request).filter(organization_id=organization_id)
 
 
 class NestedScopedStackedInline(nested_admin.NestedStackedInlineMixin, NestedScopedInline):
