@@ -255,6 +255,7 @@ class ScheduleLayerMemberInline(NestedScopedInline):
 
 class ScheduleRestrictionInline(NestedScopedInline):
     model = ScheduleRestriction
+    verbose_name = "restriction"
     fields = ["kind", "start_day_of_week", "start_time", "duration_minutes"]
 
 
@@ -262,6 +263,7 @@ class ScheduleLayerInline(NestedScopedStackedInline):
     """Layers with their participants (in rotation order) and restrictions."""
 
     model = ScheduleLayer
+    verbose_name = "layer"
     fields = ["name", "position", "rotation_unit", "rotation_length", "rotation_start", "end_at"]
     ordering = ["position"]
     inlines = [ScheduleLayerMemberInline, ScheduleRestrictionInline]
@@ -269,6 +271,7 @@ class ScheduleLayerInline(NestedScopedStackedInline):
 
 class ScheduleOverrideInline(NestedScopedInline):
     model = ScheduleOverride
+    verbose_name = "override"
     fields = ["user", "start_at", "end_at", "created_by"]
     readonly_fields = ["created_by"]
     ordering = ["-start_at"]
