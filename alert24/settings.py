@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "nested_admin",  # nested inlines on the policy and schedule admin pages
     "alert24",
     "accounts",
     "incidents",

@@ -425,6 +425,15 @@ class ScheduleRestriction(OrganizationScopedModel):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} from {self.start_time:%H:%M}"
 
+    def clean(self) -> None:
+        # A weekly restriction without a weekday passes the CHECK constraint (NULL is not
+        # false) yet never applies; name the field to fill in.
+        super().clean()
+        if self.kind == self.Kind.WEEKLY and self.start_day_of_week is None:
+            raise ValidationError(
+                {"start_day_of_week": "A weekly restriction needs the weekday it starts on."}
+            )
+
 
 class ScheduleOverride(OrganizationScopedModel):
     """Someone covers a window of a schedule, on top of every layer."""
