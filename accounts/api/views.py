@@ -69,7 +69,8 @@ class OrganizationViewSetMixin:
         except ValueError:
             raise NotFound() from None
         obj = super().get_object()
-        self._activity_object = obj  # what a write acted on, for the activity log
+        # What a write acted on, for the activity log; the id too, as a delete clears it.
+        self._activity_object, self._activity_object_id = obj, obj.pk
         return obj
 
     def finalize_response(self, request: Request, response, *args, **kwargs):
@@ -146,6 +147,8 @@ def record_api_write(
         label = str(obj)
         if new_id and str(new_id) != str(obj.pk):
             metadata["created"] = str(new_id)
+    if obj is not None and obj.pk is None:  # deleted: the row is gone, its id is not
+        obj = model(pk=view._activity_object_id)
     noun = str(model._meta.verbose_name)
     named = f"{noun} “{label}”" if label else noun
     if action in API_ACTIVITY:

@@ -72,7 +72,12 @@ def _walk(w, settings) -> list[tuple]:
         (
             "post",
             "/api/v1/checks/",
-            {"name": "Homepage", "check_type": "http", "config": {"url": "http://127.0.0.1:9/"}},
+            {
+                "name": "Homepage",
+                "check_type": "http",
+                "config": {"url": "http://127.0.0.1:9/"},
+                "locations": ["us-east"],
+            },
             "api.create",
             None,
         ),
