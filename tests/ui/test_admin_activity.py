@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.admin import ActivityLoggedAdminMixin
 from accounts.api.keys import create_api_key
 from accounts.models import ApiKey, UserActivityLog
-from incidents.models import Incident, ScheduleOverride, Service
+from incidents.models import Incident, NotificationRule, ScheduleOverride, Service
 from tests.api.conftest import add_monitoring_and_pages, build_world
 from webhooks.models import WebhookEndpoint
 
@@ -93,6 +93,12 @@ def everything(org_a, org_b, crew):
     world = add_monitoring_and_pages(build_world(org_a, "a"), "a")
     add_monitoring_and_pages(build_world(org_b, "b"), "b")
     create_api_key(org_a, "CI", created_by=crew.admin)
+    NotificationRule.objects.create(
+        organization=org_a,
+        user=world.person,
+        contact_method=world.person.contact_methods.first(),
+        start_delay_minutes=5,
+    )
     WebhookEndpoint.objects.create(
         organization=org_a, url="https://hooks.example.com/a", event_types=["incident.triggered"]
     )
