@@ -10,6 +10,7 @@ secrets (API key material, signing secrets, passwords, TOTP seeds).
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -17,6 +18,27 @@ from django.db import models
 from django.http import HttpRequest
 
 from accounts.models import Organization, User, UserActivityLog
+
+_URL = re.compile(
+    r"\b(?P<origin>[a-z][a-z0-9+.-]*://)(?:[^/@\s]*@)?(?P<host>[^/?#\s\"'”<>]+)"
+    r"(?P<rest>[^\s\"'”<>]*)",
+    re.IGNORECASE,
+)
+
+
+def _origin_only(match: re.Match) -> str:
+    origin = match["origin"] + match["host"]
+    return f"{origin}/…" if match["rest"] not in ("", "/") else origin
+
+
+def without_url_secrets(text: str) -> str:
+    """``text`` with every URL cut to its scheme and host ("https://hooks.slack.com/…").
+
+    Names of objects go into the log (a webhook endpoint without a description is its
+    URL); receiver URLs often carry a token in their path or query, and the log is read by
+    more people than the object is (managers, where endpoints are admins' business).
+    """
+    return _URL.sub(_origin_only, text)
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

@@ -42,7 +42,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import membership as membership_service
 from accounts import two_factor
-from accounts.activity import record_activity
+from accounts.activity import record_activity, without_url_secrets
 from accounts.models import (
     ApiKey,
     Organization,
@@ -250,7 +250,7 @@ class ActivityLoggedAdminMixin:
         return run
 
     def _label(self, obj: models.Model) -> str:
-        return f"{obj._meta.verbose_name} “{obj}”"
+        return f"{obj._meta.verbose_name} “{without_url_secrets(str(obj))}”"
 
     def _record_admin_activity(
         self, request: HttpRequest, activity: str, obj: models.Model, description: str, **meta

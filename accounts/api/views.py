@@ -19,7 +19,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.activity import record_activity
+from accounts.activity import record_activity, without_url_secrets
 from accounts.api.authentication import ApiKeyPrincipal, request_organization_id
 from accounts.models import ApiKey, TeamGroup, TeamMembership, User
 from accounts.roles import Permission, Role
@@ -150,7 +150,7 @@ def record_api_write(
     if obj is not None and obj.pk is None:  # deleted: the row is gone, its id is not
         obj = model(pk=view._activity_object_id)
     noun = str(model._meta.verbose_name)
-    named = f"{noun} “{label}”" if label else noun
+    named = f"{noun} “{without_url_secrets(str(label))}”" if label else noun
     if action in API_ACTIVITY:
         activity, verb = API_ACTIVITY[action]
         description = f"{verb} {named}"

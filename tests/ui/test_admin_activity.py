@@ -233,7 +233,9 @@ def test_override_added_inline_is_logged_on_the_schedule(login, crew, schedule, 
 
 def test_actions_are_logged_per_object_without_secrets(login, crew, org_a):
     endpoint = WebhookEndpoint.objects.create(
-        organization=org_a, url="https://hooks.example.com/x", event_types=["incident.triggered"]
+        organization=org_a,
+        url="https://hooks.example.com/services/T0/B0/url-token?sig=query-token",
+        event_types=["incident.triggered"],
     )
     old_secret = endpoint.secret
     client = login(crew.admin)
@@ -248,7 +250,8 @@ def test_actions_are_logged_per_object_without_secrets(login, crew, org_a):
     assert (row.object_id, row.organization, row.user) == (endpoint.pk, org_a, crew.admin)
     assert row.metadata["action"] == "roll_secret"
     assert row.description.startswith("Roll the signing secret: webhook endpoint")
-    for secret in (old_secret, endpoint.secret):
+    assert "webhook endpoint “https://hooks.example.com/…”" in row.description
+    for secret in (old_secret, endpoint.secret, "url-token", "query-token"):
         assert secret not in row.description and secret not in str(row.metadata)
 
 
