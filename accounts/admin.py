@@ -274,6 +274,21 @@ class ActivityLoggedAdminMixin:
         )
 
 
+class NewParentIdNotPostedMixin:
+    """Inline rows of a parent being added carry no parent id in their hidden field.
+
+    A new parent's id is chosen afresh on every request (``give_new_row_an_id``): the id a
+    GET rendered into the rows would not match the POST's parent, and every row added in
+    the browser would fail with an error on a hidden field. Empty, the field means "the
+    parent of this formset".
+    """
+
+    def add_fields(self, form: forms.BaseForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        if self.instance._state.adding:
+            form.fields[self.fk.name].initial = None
+
+
 class OrganizationScopedInline(RoleGatedMixin, ScopedFieldsMixin, admin.TabularInline):
     exclude = ["organization"]
     extra = 0
@@ -281,7 +296,7 @@ class OrganizationScopedInline(RoleGatedMixin, ScopedFieldsMixin, admin.TabularI
     def get_formset(self, request: HttpRequest, obj=None, **kwargs: Any):
         formset = super().get_formset(request, obj, **kwargs)
         formset.form = scoped_form(formset.form, _organization_id(request))
-        return formset
+        return type(formset.__name__, (NewParentIdNotPostedMixin, formset), {})
 
 
 class OrganizationScopedAdmin(

@@ -386,8 +386,13 @@ class UserNotificationPreference(UUIDModel):
 class UserActivityLog(OrganizationScopedModel):
     """Who did what to which object, when and from where. Written, never edited."""
 
+    # Written for every incident opened, so no index repeats another: organization is
+    # covered by (organization, created_at), user by a partial index (events have none).
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     activity_type = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True, default="", db_default="")
@@ -407,7 +412,9 @@ class UserActivityLog(OrganizationScopedModel):
             ),
             models.Index(fields=["object_type", "object_id"], name="activity_log_object_idx"),
             models.Index(fields=["activity_type"], name="activity_log_type_idx"),
-            models.Index(fields=["user"], name="activity_log_user_idx"),
+            models.Index(
+                fields=["user"], condition=Q(user__isnull=False), name="activity_log_user_idx"
+            ),
             models.Index(fields=["created_at"], name="activity_log_created_idx"),
         ]
 

@@ -9,6 +9,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from accounts.api import errors
 from accounts.api.views import TeamViewSet, UserViewSet
 from incidents import events_views
 from incidents.api.views import (
@@ -58,4 +59,6 @@ urlpatterns = [
         events_views.alertmanager,
         name="alertmanager-webhook",
     ),
+    # Last: any other /api/ path is the API's JSON 404, not Django's HTML page.
+    re_path(r"^api(?:/(?P<rest>.*))?$", errors.not_found, name="api-not-found"),
 ]

@@ -81,10 +81,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files (no CDN)
     "django_celery_beat",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "nested_admin",  # nested inlines on the policy and schedule admin pages
     "alert24",
     "accounts",
     "incidents",
@@ -102,6 +104,8 @@ MIDDLEWARE = [
     # Anonymous readers of public status pages: served from the render cache, skipping the
     # session/auth/tenancy stack (statuspages/middleware.py explains why that is safe).
     "statuspages.middleware.StatusPageFastPathMiddleware",
+    # /static/ (collected by `manage.py collectstatic`) served by the web process itself.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Serves status pages at their custom domains (statuspages/middleware.py); such hosts
@@ -292,6 +296,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+# Events (PagerDuty v2, Alertmanager) arriving together in one web process are committed
+# together (incidents/group_commit.py); off, each event commits alone.
+EVENTS_GROUP_COMMIT = env.bool("EVENTS_GROUP_COMMIT", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Alert24 API",
     "DESCRIPTION": (
@@ -320,5 +327,11 @@ SPECTACULAR_SETTINGS = {
         "MaintenanceImpactEnum": "statuspages.rest.filters.MAINTENANCE_IMPACTS",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The docs pages load Swagger UI and Redoc from our static files (pinned by the
+    # drf-spectacular-sidecar release), so they work offline; no online validator badge.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SERVE_AUTHENTICATION": [],
 }

@@ -8,12 +8,18 @@ editing their status field, so the database triggers keep the timeline and audit
 
 from __future__ import annotations
 
+from typing import Any
+
+import nested_admin
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.forms.models import BaseModelFormSet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts.admin import (
     OrganizationScopedAdmin,
@@ -28,6 +34,7 @@ from incidents.models import (
     EscalationRule,
     EscalationTarget,
     Incident,
+    IncidentAssignment,
     IncidentEscalation,
     IncidentNotification,
     IncidentUpdate,
@@ -61,44 +68,169 @@ class ServiceAdmin(OrganizationScopedAdmin):
     inlines = [ServiceIntegrationInline]
 
 
+# --- Nested inlines: a policy or a schedule edited on one page -----------------------------
+
+
+class ScopedNestedFormSet(nested_admin.NestedInlineFormSet):
+    """django-nested-admin's formset, with every posted row held to its parent.
+
+    The library looks a posted row up by its id alone (so a row could be dragged to another
+    parent) and accepts any id of the model. Here rows never move between parents, so a
+    posted id must be one of this parent's rows: a forged or stale id is a form error
+    instead of another policy's level quietly moved here, or an INSERT that fails.
+    """
+
+    def __init__(self, data=None, files=None, instance=None, *args: Any, **kwargs: Any) -> None:
+        if instance is None:
+            # The blank children of an "add another" template row. Ids are database
+            # defaults (see accounts.admin.give_new_row_an_id): an unsaved row's pk is a
+            # marker Django takes for a real id, so say plainly that there is none yet.
+            instance = self.fk.remote_field.model(pk=None)
+        super().__init__(data, files, instance, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        return BaseModelFormSet.get_queryset(self)  # this parent's rows (BaseInlineFormSet)
+
+    def add_fields(self, form: forms.BaseForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        form.fields[self._pk_field.name].queryset = self.get_queryset()
+
+
+class ParentRowForm(forms.ModelForm):
+    """A row that owns nested rows: a new level whose only input is its targets still saves.
+
+    Without this an untouched new parent row is skipped while its children are saved,
+    pointing at a row that was never written.
+    """
+
+    def has_changed(self) -> bool:
+        nested = getattr(self, "nested_formsets", ())
+        return super().has_changed() or any(formset.has_changed() for formset in nested)
+
+
+class NestedScopedInline(nested_admin.NestedTabularInlineMixin, OrganizationScopedInline):
+    """A tabular inline that may sit inside another inline; scoped and role-gated as usual."""
+
+    formset = ScopedNestedFormSet
+    is_sortable = False  # positions are typed: dragging would renumber rows after validation
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        organization = getattr(request, "organization", None)
+        organization_id = organization.pk if organization is not None else None
+        return super().get_queryset(request).filter(organization_id=organization_id)
+
+
+class NestedScopedStackedInline(nested_admin.NestedStackedInlineMixin, NestedScopedInline):
+    """The stacked layout, for rows that hold their own table of children."""
+
+    form = ParentRowForm
+
+
+def _inside_deleted_row(formset: BaseModelFormSet) -> bool:
+    """Whether any row this formset hangs under is being deleted in the same POST.
+
+    Its rows went with the parent (ON DELETE CASCADE); saving them now would re-insert
+    them under a parent that no longer exists.
+    """
+    form = getattr(formset, "parent_form", None)
+    while form is not None:
+        parent = form.parent_formset
+        if parent.can_delete and parent._should_delete_form(form):
+            return True
+        form = getattr(parent, "parent_form", None)
+    return False
+
+
+class NestedScopedAdmin(nested_admin.NestedModelAdminMixin, OrganizationScopedAdmin):
+    """An organization-scoped admin whose inlines may hold inlines (one page, one POST).
+
+    The whole POST is validated before anything is written and saved in the change view's
+    transaction, parents before children, so a bad row anywhere saves nothing.
+    """
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if _inside_deleted_row(formset):
+            # Nothing saved here; the change message (admin history) reads these.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            return
+        super().save_formset(request, form, formset, change)
+
+
 # --- Escalation policies -------------------------------------------------------------------
 
 
-class EscalationTargetInline(OrganizationScopedInline):
+class EscalationTargetInline(NestedScopedInline):
     model = EscalationTarget
     fields = ["target_type", "user", "schedule", "team"]
+    verbose_name = "target"
 
 
-class EscalationRuleInline(OrganizationScopedInline):
-    """Levels on the policy page; each level's targets are one click away (its change link)."""
+class EscalationRuleInline(NestedScopedStackedInline):
+    """The policy's levels, each with the people, schedules and teams it notifies."""
 
     model = EscalationRule
-    fields = ["position", "delay_minutes", "targets_summary"]
-    readonly_fields = ["targets_summary"]
-    show_change_link = True
+    fields = ["position", "delay_minutes"]
     ordering = ["position"]
+    verbose_name = "level"
+    inlines = [EscalationTargetInline]
 
-    @admin.display(description="Targets")
-    def targets_summary(self, rule: EscalationRule) -> str:
-        if rule.pk is None:
-            return "Save, then open the level to add its targets."
-        targets = list(rule.targets.select_related("user", "schedule", "team"))
-        if not targets:
-            return format_html('<strong style="color:#a15c00">{}</strong>', "No targets yet")
-        return format_html_join(
-            ", ", "{} ({})", ((str(t), t.get_target_type_display()) for t in targets)
+
+class PolicyUseFilter(admin.SimpleListFilter):
+    title = "use"
+    parameter_name = "used"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("yes", "Routes a service"), ("no", "Used by no service")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        routes = Exists(Service.objects.filter(escalation_policy=OuterRef("pk")))
+        if self.value() == "yes":
+            return queryset.filter(routes)
+        if self.value() == "no":
+            return queryset.filter(~routes)
+        return None
+
+
+class PolicySetupFilter(admin.SimpleListFilter):
+    """Policies that would page nobody at some step: no levels, or a level with no target."""
+
+    title = "set-up"
+    parameter_name = "setup"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("gaps", "Needs attention"), ("complete", "Every level has a target")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        empty_level = EscalationRule.objects.filter(policy=OuterRef("pk")).exclude(
+            Exists(EscalationTarget.objects.filter(rule=OuterRef("pk")))
         )
+        has_levels = Exists(EscalationRule.objects.filter(policy=OuterRef("pk")))
+        gaps = ~has_levels | Exists(empty_level)
+        if self.value() == "gaps":
+            return queryset.filter(gaps)
+        if self.value() == "complete":
+            return queryset.exclude(gaps)
+        return None
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(OrganizationScopedAdmin):
+class EscalationPolicyAdmin(NestedScopedAdmin):
     list_display = ["name", "level_count", "repeat_count", "handoff_policy"]
+    list_filter = [
+        PolicySetupFilter,
+        PolicyUseFilter,
+        ("handoff_policy", admin.EmptyFieldListFilter),
+        "repeat_count",
+        ("rules__targets__user", admin.RelatedOnlyFieldListFilter),
+        ("rules__targets__schedule", admin.RelatedOnlyFieldListFilter),
+        ("rules__targets__team", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["name", "description"]
     list_select_related = ["handoff_policy"]
     inlines = [EscalationRuleInline]
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(levels=Count("rules"))
+        return super().get_queryset(request).annotate(levels=Count("rules", distinct=True))
 
     @admin.display(description="Levels", ordering="levels")
     def level_count(self, policy: EscalationPolicy) -> int:
@@ -111,44 +243,38 @@ class EscalationPolicyAdmin(OrganizationScopedAdmin):
         return field
 
 
-@admin.register(EscalationRule)
-class EscalationRuleAdmin(OrganizationScopedAdmin):
-    """One level with its targets: reached from the policy page's level links."""
-
-    list_display = ["policy", "position", "delay_minutes"]
-    list_filter = ["policy"]
-    search_fields = ["policy__name"]
-    list_select_related = ["policy"]
-    inlines = [EscalationTargetInline]
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return False  # edited from its policy; hidden from the index to keep it short
-
-
 # --- Schedules -----------------------------------------------------------------------------
 
 
-class ScheduleLayerInline(OrganizationScopedInline):
+class ScheduleLayerMemberInline(NestedScopedInline):
+    model = ScheduleLayerMember
+    fields = ["position", "user"]
+    ordering = ["position"]
+    verbose_name = "participant"
+
+
+class ScheduleRestrictionInline(NestedScopedInline):
+    model = ScheduleRestriction
+    verbose_name = "restriction"
+    fields = ["kind", "start_day_of_week", "start_time", "duration_minutes"]
+
+
+class ScheduleLayerInline(NestedScopedStackedInline):
+    """Layers with their participants (in rotation order) and restrictions."""
+
     model = ScheduleLayer
+    verbose_name = "layer"
     fields = ["name", "position", "rotation_unit", "rotation_length", "rotation_start", "end_at"]
-    show_change_link = True
+    ordering = ["position"]
+    inlines = [ScheduleLayerMemberInline, ScheduleRestrictionInline]
 
 
-class ScheduleOverrideInline(OrganizationScopedInline):
+class ScheduleOverrideInline(NestedScopedInline):
     model = ScheduleOverride
+    verbose_name = "override"
     fields = ["user", "start_at", "end_at", "created_by"]
     readonly_fields = ["created_by"]
     ordering = ["-start_at"]
-
-
-class ScheduleLayerMemberInline(OrganizationScopedInline):
-    model = ScheduleLayerMember
-    fields = ["position", "user"]
-
-
-class ScheduleRestrictionInline(OrganizationScopedInline):
-    model = ScheduleRestriction
-    fields = ["kind", "start_day_of_week", "start_time", "duration_minutes"]
 
 
 def _report_schedule_problems(request: HttpRequest, schedule: OnCallSchedule) -> None:
@@ -164,15 +290,78 @@ def _report_schedule_problems(request: HttpRequest, schedule: OnCallSchedule) ->
             messages.error(request, f"{schedule}: {message}")
 
 
+class OverrideNowFilter(admin.SimpleListFilter):
+    title = "overrides"
+    parameter_name = "override"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("now", "Override in effect now"), ("upcoming", "Override coming up")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        now = timezone.now()
+        overrides = ScheduleOverride.objects.filter(schedule=OuterRef("pk"))
+        if self.value() == "now":
+            return queryset.filter(Exists(overrides.filter(start_at__lte=now, end_at__gt=now)))
+        if self.value() == "upcoming":
+            return queryset.filter(Exists(overrides.filter(start_at__gt=now)))
+        return None
+
+
+class ScheduleSetupFilter(admin.SimpleListFilter):
+    """Schedules nobody is paged from in part: no layers, or a layer with no participants."""
+
+    title = "set-up"
+    parameter_name = "setup"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("gaps", "Needs attention"), ("complete", "Every layer has participants")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        empty_layer = ScheduleLayer.objects.filter(schedule=OuterRef("pk")).exclude(
+            Exists(ScheduleLayerMember.objects.filter(layer=OuterRef("pk")))
+        )
+        has_layers = Exists(ScheduleLayer.objects.filter(schedule=OuterRef("pk")))
+        gaps = ~has_layers | Exists(empty_layer)
+        if self.value() == "gaps":
+            return queryset.filter(gaps)
+        if self.value() == "complete":
+            return queryset.exclude(gaps)
+        return None
+
+
+class ScheduleUseFilter(admin.SimpleListFilter):
+    title = "use"
+    parameter_name = "used"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("yes", "Paged by a policy"), ("no", "In no escalation policy")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        paged = Exists(EscalationTarget.objects.filter(schedule=OuterRef("pk")))
+        if self.value() == "yes":
+            return queryset.filter(paged)
+        if self.value() == "no":
+            return queryset.filter(~paged)
+        return None
+
+
 @admin.register(OnCallSchedule)
-class OnCallScheduleAdmin(OrganizationScopedAdmin):
+class OnCallScheduleAdmin(NestedScopedAdmin):
     list_display = ["name", "time_zone", "layer_count", "view_link"]
+    list_filter = [
+        OverrideNowFilter,
+        ScheduleSetupFilter,
+        ScheduleUseFilter,
+        "time_zone",
+        "handoff_notifications",
+        ("layers__members", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["name", "description"]
     readonly_fields = ["ical_token"]
     inlines = [ScheduleLayerInline, ScheduleOverrideInline]
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(layers_count=Count("layers"))
+        return super().get_queryset(request).annotate(layers_count=Count("layers", distinct=True))
 
     @admin.display(description="Layers", ordering="layers_count")
     def layer_count(self, schedule: OnCallSchedule) -> int:
@@ -196,24 +385,6 @@ class OnCallScheduleAdmin(OrganizationScopedAdmin):
         _report_schedule_problems(request, form.instance)
 
 
-@admin.register(ScheduleLayer)
-class ScheduleLayerAdmin(OrganizationScopedAdmin):
-    """A layer with its participants (in rotation order) and restrictions."""
-
-    list_display = ["schedule", "name", "position", "rotation_unit", "rotation_length"]
-    list_filter = ["schedule", "rotation_unit"]
-    search_fields = ["name", "schedule__name"]
-    list_select_related = ["schedule"]
-    inlines = [ScheduleLayerMemberInline, ScheduleRestrictionInline]
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return False  # edited from its schedule
-
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        _report_schedule_problems(request, form.instance.schedule)
-
-
 @admin.register(NotificationRule)
 class NotificationRuleAdmin(OrganizationScopedAdmin):
     list_display = ["user", "urgency", "start_delay_minutes", "contact_method"]
@@ -235,19 +406,38 @@ class NotificationRuleAdmin(OrganizationScopedAdmin):
 # --- Incidents and their audit trail --------------------------------------------------------
 
 
-class IncidentUpdateInline(admin.TabularInline):
+class ReadOnlyInline(OrganizationScopedInline):
+    """Rows written by the incident lifecycle (timeline, assignments): shown, never edited.
+
+    Role-gated like every admin here: Django's model permissions would hide them from
+    the managers who use this admin.
+    """
+
+    read_only = True
+    can_delete = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return list(self.fields)
+
+
+class IncidentAssignmentInline(ReadOnlyInline):
+    """Reassigning goes through the responder app, which records it on the timeline."""
+
+    model = IncidentAssignment
+    fields = ["user", "assigned_by", "created_at"]
+    verbose_name = "assignee"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("user", "assigned_by")
+
+
+class IncidentUpdateInline(ReadOnlyInline):
     model = IncidentUpdate
     fields = ["created_at", "update_type", "message", "user"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["-created_at"]
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("user")
 
 
 @admin.register(Incident)
@@ -255,11 +445,18 @@ class IncidentAdmin(ReadOnlyAdmin):
     """Read-only rows; responders act through the actions (lifecycle functions)."""
 
     list_display = ["title", "status", "severity", "urgency", "service", "created_at"]
-    list_filter = ["status", "severity", "urgency", "source", "service"]
+    list_filter = [
+        "status",
+        "severity",
+        "urgency",
+        "source",
+        "service",
+        ("assignments__user", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["title", "dedup_key"]
     date_hierarchy = "created_at"
     list_select_related = ["service"]
-    inlines = [IncidentUpdateInline]
+    inlines = [IncidentAssignmentInline, IncidentUpdateInline]
     actions = ["acknowledge_selected", "resolve_selected"]
     # The status-change trigger writes these to user_activity_log already.
     actions_logged_elsewhere = ("acknowledge_selected", "resolve_selected")

@@ -39,7 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from incidents import lifecycle
+from incidents import group_commit, lifecycle
 from incidents.models import Incident, Severity
 
 MAX_EVENT_BYTES = 512 * 1024
@@ -87,12 +87,44 @@ def parse_json_object(raw: bytes, content_type: str, limit: int = MAX_EVENT_BYTE
     if media_type != "application/json":
         raise EventRejected(["Content-Type must be application/json"], unrecognized=True)
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise EventRejected(["Body is not valid JSON"], unrecognized=True) from None
+    except RecursionError:
+        raise EventRejected(["Body is nested too deeply"], unrecognized=True) from None
     if not isinstance(body, dict):
         raise EventRejected(["Body must be a JSON object"], unrecognized=True)
+    if b"\\u0000" in raw:  # the only way a NUL character gets into JSON text
+        where = _nul_character_at(body)
+        if where is not None:
+            where = where.replace("\x00", "\\u0000")
+            raise EventRejected([f"'{where}' contains a NUL character (\\u0000)"])
     return body
+
+
+def _refuse_constant(name: str) -> None:
+    """NaN and Infinity: Python reads them, JSON (and PostgreSQL's jsonb) does not."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _nul_character_at(body: dict) -> str | None:
+    """The path of the first key or string holding U+0000, which PostgreSQL cannot
+    store in text or jsonb; walked without recursion, as the body may be deep."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else key
+                if "\x00" in key:
+                    return child
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
 
 
 def _text(body: dict, name: str, errors: list[str], *, required: bool, path: str = "") -> str:
@@ -240,28 +272,28 @@ def apply(
 
     The statement resolves the key on the narrow system path and writes as the app role
     for the key's organization (row-level security applies), so the event needs neither a
-    session nor the tenancy middleware's transaction. Outside a transaction the statement
-    commits on its own: the event is durable when this returns.
+    session nor the tenancy middleware's transaction. Outside a transaction it commits
+    together with the events other threads of this process are applying at the moment
+    (``incidents.group_commit``): the event is durable when this returns.
     """
-    _trust_busy_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT outcome, incident, opened FROM apply_integration_event("
-            "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)",
-            [
-                settings.DATABASE_APP_ROLE,
-                integration_key,
-                action,
-                dedup_key,
-                title,
-                severity,
-                source,
-                json.dumps(details or {}),
-                description,
-                reason,
-            ],
-        )
-        outcome, incident_id, created = cursor.fetchone()
+    event = (
+        integration_key,
+        action,
+        dedup_key,
+        title,
+        severity,
+        source,
+        json.dumps(details or {}),
+        description,
+        reason,
+    )
+    if connection.in_atomic_block or not settings.EVENTS_GROUP_COMMIT:
+        _trust_busy_connection()
+        with connection.cursor() as cursor:
+            cursor.execute(group_commit.SINGLE_SQL, [settings.DATABASE_APP_ROLE, *event])
+            outcome, incident_id, created = cursor.fetchone()
+    else:
+        outcome, incident_id, created = _group_commit().apply(event)
     if outcome == "unknown_key":
         return None
     if created:
@@ -272,6 +304,16 @@ def apply(
 
 _BUSY_SECONDS = 1.0
 _last_used = threading.local()
+
+
+_group_commits: dict[str, group_commit.GroupCommit] = {}
+
+
+def _group_commit() -> group_commit.GroupCommit:
+    role = settings.DATABASE_APP_ROLE
+    if role not in _group_commits:
+        _group_commits[role] = group_commit.GroupCommit(role)
+    return _group_commits[role]
 
 
 def _trust_busy_connection() -> None:

@@ -40,7 +40,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.activity import record_activity
 from accounts.models import User
 from accounts.roles import Permission
-from incidents import lifecycle, live, oncall
+from incidents import alert_details, lifecycle, live, oncall
 from incidents.calendar import schedule_ical_url, user_ical_url
 from incidents.models import (
     EscalationPolicy,
@@ -61,6 +61,9 @@ from incidents.models import (
 
 PAGE_SIZE = 25
 TIMELINE_LIMIT = 300
+# Duplicate events on the timeline that show what they carried (newest first); older ones
+# keep their one-line message, so a noisy source cannot make the page huge.
+TIMELINE_EVENT_DETAILS = 20
 CALENDAR_DAYS = 14
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 SNOOZE_CHOICES = [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (480, "8 hours")]
@@ -244,6 +247,7 @@ class TimelineEntry:
     delivery_status_label: str = ""
     attempts: int = 0
     error: str = ""
+    details: alert_details.AlertDetails | None = None
 
 
 def _timeline(incident: Incident) -> list[TimelineEntry]:
@@ -279,12 +283,17 @@ def _timeline(incident: Incident) -> list[TimelineEntry]:
         .select_related("user")
         .order_by("-created_at")[:TIMELINE_LIMIT]
     )
+    described = 0
     for update in updates:
         if (
             update.update_type == IncidentUpdate.Kind.NOTIFICATION
             and update.metadata.get("history") in shown
         ):
             continue
+        details = None
+        if update.update_type == IncidentUpdate.Kind.DEDUP and described < TIMELINE_EVENT_DETAILS:
+            details = alert_details.describe_update(update.metadata)
+            described += details is not None
         entries.append(
             TimelineEntry(
                 at=update.created_at,
@@ -295,6 +304,7 @@ def _timeline(incident: Incident) -> list[TimelineEntry]:
                 channel=update.metadata.get("channel", "")
                 if isinstance(update.metadata, dict)
                 else "",
+                details=details,
             )
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)
@@ -353,6 +363,9 @@ def render_incident(
     context = _live_context(request, incident)
     context.update(incident_monitor_context(incident))
     context.update(incident_panel(request, incident, **(status_page_panel or {})))
+    context["alert_details"] = alert_details.describe(
+        incident.details, source=incident.source, dedup_key=incident.dedup_key
+    )
     context["etag"] = live.incident_version(incident.pk, request.membership.role)
     if context["can_respond"]:
         context["members"] = _members(request.organization.pk)

@@ -1,21 +1,27 @@
 """Admin for monitors: checks with their locations inline and recent results, read-only
 alerts and rollups.
 
-Results have a composite key (check, time), which Django's admin cannot page through; they
-are shown on their check's page instead, newest first, read through the (check, time) key.
+Results have a composite key (check, time), which Django's admin cannot page through; their
+own list (``monitoring/admin_results.py``) reads a view over them, and a check's page shows
+its latest results with a link to all of them.
+
+Like every admin here (``accounts/admin.py``), checks, alerts and rollups are scoped to the
+active organization and gated by role: managers edit checks, everyone with admin access
+reads, and pause / resume go through the responder app's own action (same rule, same
+activity log). Locations are global: only superusers edit them.
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.db.models.expressions import DatabaseDefault
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin import OrganizationScopedAdmin, ReadOnlyAdmin, RoleGatedMixin, allows
+from accounts.roles import Permission
+from monitoring import admin_results  # noqa: F401  (registers the check results list)
 from monitoring.models import (
     CheckResult,
     CheckSchedule,
@@ -29,12 +35,17 @@ RECENT_RESULTS = 20
 
 
 @admin.register(MonitoringLocation)
-class MonitoringLocationAdmin(admin.ModelAdmin):
+class MonitoringLocationAdmin(RoleGatedMixin, admin.ModelAdmin):
+    """Regions are shared by every organization: members read them, superusers edit."""
+
     list_display = ["code", "name", "region", "queue", "is_active"]
     list_filter = ["is_active"]
 
+    def _may_edit(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
 
-class CheckScheduleInline(admin.TabularInline):
+
+class CheckScheduleInline(RoleGatedMixin, admin.TabularInline):
     model = CheckSchedule
     fields = ["location", "next_run_at", "last_dispatched_at"]
     readonly_fields = ["next_run_at", "last_dispatched_at"]
@@ -44,7 +55,7 @@ class CheckScheduleInline(admin.TabularInline):
 
 
 @admin.register(MonitoringCheck)
-class MonitoringCheckAdmin(admin.ModelAdmin):
+class MonitoringCheckAdmin(OrganizationScopedAdmin):
     list_display = [
         "name",
         "check_type",
@@ -55,10 +66,12 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
         "service",
         "is_paused",
     ]
-    list_filter = ["check_type", "state", "is_paused", "locations", "organization"]
+    list_filter = ["check_type", "state", "is_paused", "locations"]
     search_fields = ["name"]
     inlines = [CheckScheduleInline]
     actions = ["pause", "resume", "run_now"]
+    # Pause and resume go through the responder app's functions, which log who did it.
+    actions_logged_elsewhere = ("pause", "resume")
     readonly_fields = [
         "state",
         "state_changed_at",
@@ -72,9 +85,10 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
         "last_ping_at",
         "last_fail_at",
         "recent_results",
+        "all_results",
     ]
     fieldsets = [
-        (None, {"fields": ["organization", "name", "check_type", "config", "service"]}),
+        (None, {"fields": ["name", "check_type", "config", "service"]}),
         (
             "Schedule and alerting",
             {
@@ -105,26 +119,8 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
             },
         ),
         ("Heartbeat", {"fields": ["heartbeat_url", "last_ping_at", "last_fail_at"]}),
-        ("Recent results", {"fields": ["recent_results"]}),
+        ("Recent results", {"fields": ["recent_results", "all_results"]}),
     ]
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-
-        class WithId(form_class):
-            """An add page's new check gets its id now, not from the database default.
-
-            Its pk would otherwise be a ``DatabaseDefault`` marker, and the locations inline
-            would query "schedules of <marker>" and crash when the form is redisplayed.
-            """
-
-            def __init__(self, *args: Any, **form_kwargs: Any) -> None:
-                super().__init__(*args, **form_kwargs)
-                if self.instance._state.adding and isinstance(self.instance.pk, DatabaseDefault):
-                    self.instance.pk = uuid.uuid4()
-
-        WithId.__name__ = form_class.__name__
-        return WithId
 
     @admin.display(description="Heartbeat URL")
     def heartbeat_url(self, obj: MonitoringCheck) -> str:
@@ -132,6 +128,14 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
 
         path = obj.heartbeat_path
         return f"{settings.SITE_URL}{path}" if path else "—"
+
+    @admin.display(description="All results")
+    def all_results(self, obj: MonitoringCheck) -> str:
+        """Link to the results list filtered to this check (every kept result, filterable)."""
+        if obj is None or obj._state.adding:
+            return "—"
+        url = reverse("admin:monitoring_checkresultlog_changelist")
+        return format_html('<a href="{}?check={}">All results of this check</a>', url, obj.pk)
 
     @admin.display(description=f"Last {RECENT_RESULTS} results")
     def recent_results(self, obj: MonitoringCheck) -> str:
@@ -164,17 +168,31 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
             rows,
         )
 
-    @admin.action(description="Pause selected checks")
+    def has_respond_permission(self, request: HttpRequest) -> bool:
+        """Pause, resume and run now follow the responder app's rule (responders and up)."""
+        return request.user.is_superuser or allows(request, Permission.RESPOND)
+
+    def _set_paused(self, request: HttpRequest, queryset: QuerySet, action: str) -> int:
+        """Through the responder app's own pause/resume, so the activity log records who."""
+        from monitoring.pages import ACTIONS
+
+        changed = 0
+        for check in queryset.filter(is_paused=action == "resume"):
+            ACTIONS[action](request, check)
+            changed += 1
+        return changed
+
+    @admin.action(description="Pause selected checks", permissions=["respond"])
     def pause(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.filter(is_paused=False).update(is_paused=True)
+        count = self._set_paused(request, queryset, "pause")
         self.message_user(request, f"Paused {count} check(s).", messages.SUCCESS)
 
-    @admin.action(description="Resume selected checks")
+    @admin.action(description="Resume selected checks", permissions=["respond"])
     def resume(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.filter(is_paused=True).update(is_paused=False)
+        count = self._set_paused(request, queryset, "resume")
         self.message_user(request, f"Resumed {count} check(s).", messages.SUCCESS)
 
-    @admin.action(description="Run selected checks now")
+    @admin.action(description="Run selected checks now", permissions=["respond"])
     def run_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         from monitoring.engine import run_now
 
@@ -184,21 +202,12 @@ class MonitoringCheckAdmin(admin.ModelAdmin):
             self.message_user(request, f"{check}: {state}", messages.INFO)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(MonitoringAlert)
 class MonitoringAlertAdmin(ReadOnlyAdmin):
     list_display = ["monitor", "status", "opened_at", "resolved_at", "incident", "failure_reason"]
     list_filter = ["status"]
+    search_fields = ["monitor__name", "failure_reason", "incident__title"]
+    date_hierarchy = "opened_at"
     list_select_related = ["monitor", "incident"]
 
 
@@ -216,4 +225,6 @@ class MonitoringStatisticAdmin(ReadOnlyAdmin):
         "p95_response_ms",
     ]
     list_filter = ["period"]
+    search_fields = ["monitor__name"]
+    date_hierarchy = "bucket_start"
     list_select_related = ["monitor"]

@@ -16,6 +16,7 @@ the database (``ON DELETE CASCADE``), never row by row in Python.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -54,6 +55,9 @@ class _NextSeriesId(Func):
 
     template = "nextval('monitoring_checks_series_id_seq')"
     output_field = models.IntegerField()
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class MonitoringLocation(models.Model):
@@ -234,7 +238,11 @@ class MonitoringCheck(OrganizationScopedModel):
             models.CheckConstraint(condition=Q(state__in=CheckState.values), name="monitoring_checks_state_valid"),
         ]  # fmt: skip
         indexes = [
-            models.Index(fields=["organization", "state"], name="monitoring_checks_state_idx"),
+            # The monitors list reads one state at a time in name order (problems first);
+            # its (organization, state) prefix also counts the states.
+            models.Index(
+                fields=["organization", "state", "name", "id"], name="monitoring_checks_list_idx"
+            ),
             models.Index(
                 fields=["last_ping_at"],
                 condition=Q(check_type="heartbeat", is_paused=False),
@@ -358,8 +366,8 @@ class CheckResult(models.Model):
     ``monitoring_statistics`` instead of scanning these.
 
     ``monitor_id`` holds the check's ``series_id`` (an integer), not its uuid; filter with
-    ``monitor=check`` or ``monitor__in=checks``. A composite primary key keeps results out of
-    the admin's model pages; the check's admin page lists its recent results.
+    ``monitor=check`` or ``monitor__in=checks``. Django admin refuses a composite primary
+    key, so it lists results through :class:`CheckResultLog` (a view) instead.
     """
 
     pk = models.CompositePrimaryKey("monitor", "checked_at")
@@ -404,6 +412,71 @@ class CheckResult(models.Model):
     @property
     def status_name(self) -> str:
         return STATUS_NAMES[self.status]
+
+
+class CheckResultLog(models.Model):
+    """A check result as Django admin lists it: a read-only row of the view ``check_result_log``.
+
+    The admin cannot list ``CheckResult`` (composite key), so this unmanaged model reads
+    the view (``monitoring/sql/check_result_log_view.sql``), which adds a one-column key
+    ``"<series_id>:<epoch microseconds>"`` and the check's organization, uuid and name. The
+    view is ``security_invoker``: row-level security of ``check_results`` applies to it.
+    Filter by check with ``monitor=check`` (the primary key of ``check_results`` then serves
+    the query); never filter by ``id``, which is computed, not indexed.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, editable=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.DO_NOTHING, related_name="+"
+    )
+    monitor = models.ForeignKey(
+        MonitoringCheck,
+        to_field="series_id",
+        db_column="series_id",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name="check",
+    )
+    check_uuid = models.UUIDField(db_column="check_id")
+    check_name = models.CharField("check", max_length=200)
+    checked_at = models.DateTimeField("checked at")
+    location = models.ForeignKey(
+        MonitoringLocation, null=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    status = models.SmallIntegerField(choices=ResultStatus.choices)
+    response_time_ms = models.IntegerField("response time (ms)", null=True)
+    reason = models.TextField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "check_result_log"
+        # The key of check_results: newest first, and a total order for paging.
+        ordering = ["-checked_at", "-monitor_id"]
+        unique_together = [("monitor", "checked_at")]
+        verbose_name = "check result"
+        verbose_name_plural = "check results"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.check_name}: {self.get_status_display()} at {self.checked_at:%Y-%m-%d %H:%M:%S}"
+        )
+
+    @staticmethod
+    def key(series_id: int, checked_at: dt.datetime) -> str:
+        """The view's ``id`` of a result (what the admin puts in a result's URL)."""
+        micros = (checked_at - EPOCH) // dt.timedelta(microseconds=1)
+        return f"{series_id}:{micros}"
+
+    @staticmethod
+    def parse_key(key: str) -> tuple[int, dt.datetime] | None:
+        """``(series_id, checked_at)`` from a view ``id``; None if it is not one."""
+        series, sep, micros = str(key).partition(":")
+        if not sep or not series.isdigit() or not micros.lstrip("-").isdigit():
+            return None
+        try:
+            return int(series), EPOCH + dt.timedelta(microseconds=int(micros))
+        except OverflowError:
+            return None
 
 
 class MonitoringAlert(OrganizationScopedModel):

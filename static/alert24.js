@@ -23,6 +23,19 @@
     });
   });
 
+  // Remote images in an incident's details are the sender's: they load only when asked
+  // (no tracking pixel on page view). The <template> holds them inert until then.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-show-images]") : null;
+    if (!button) return;
+    var template = button.parentNode.querySelector("template");
+    if (!template) return;
+    var shelf = document.createElement("div");
+    shelf.className = "image-shelf";
+    shelf.appendChild(document.importNode(template.content, true));
+    button.parentNode.replaceChildren(shelf);
+  });
+
   function startPusher() {
     var body = document.body;
     var key = body.dataset.pusherKey;

@@ -4,6 +4,18 @@ from accounts.models import Organization, OrganizationMember, User
 from accounts.roles import Role
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_event_writers(django_db_setup, django_db_blocker):
+    """Events posted to a live server are committed by a writer thread of this process
+    (incidents/group_commit.py); it must let go of its connection before the test
+    database is dropped."""
+    yield
+    from incidents import events
+
+    for writer in events._group_commits.values():
+        writer.stop()
+
+
 @pytest.fixture
 def make_user(db):
     counter = iter(range(1, 10_000))

@@ -15,9 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -61,6 +70,25 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         error = {"code": codes if isinstance(codes, str) else "error", "message": str(detail)}
     response.data = {"error": error}
     return response
+
+
+@csrf_exempt  # like the API's views: a script's POST to a wrong URL learns it is wrong
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other path under ``/api/``: the API's JSON 404 instead of Django's HTML page.
+
+    Routed last under ``/api``, so it also stands where ``APPEND_SLASH`` would have
+    redirected (``/api/schema`` → ``/api/schema/``): it does that redirect itself.
+    """
+    path = request.path_info
+    if settings.APPEND_SLASH and not path.endswith("/") and request.method in ("GET", "HEAD"):
+        try:
+            match = resolve(path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.url_name != "api-not-found":
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    body = {"error": {"code": "not_found", "message": str(exceptions.NotFound.default_detail)}}
+    return JsonResponse(body, status=404)
 
 
 class ErrorDetailSerializer(serializers.Serializer):

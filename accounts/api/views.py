@@ -13,6 +13,7 @@ import uuid
 
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import SAFE_METHODS
@@ -21,6 +22,7 @@ from rest_framework.response import Response
 
 from accounts.activity import record_activity, without_url_secrets
 from accounts.api.authentication import ApiKeyPrincipal, request_organization_id
+from accounts.api.filters import TeamFilter, UserFilter
 from accounts.models import ApiKey, TeamGroup, TeamMembership, User
 from accounts.roles import Permission, Role
 
@@ -184,7 +186,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "time_zone", "role"]
+        fields = ["id", "email", "full_name", "time_zone", "role", "is_active"]
         read_only_fields = fields
 
 
@@ -193,6 +195,8 @@ class UserViewSet(OrganizationViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = MemberSerializer
     queryset = User.objects.all()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = UserFilter
     ordering = "email"
     organization_field = "memberships__organization_id"
 
@@ -220,4 +224,6 @@ class TeamSerializer(serializers.ModelSerializer):
 class TeamViewSet(OrganizationViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = TeamSerializer
     queryset = TeamGroup.objects.prefetch_related("memberships__user")
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TeamFilter
     ordering = "name"

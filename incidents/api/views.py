@@ -6,19 +6,26 @@ and Twilio replies use), so the API can do nothing the product's own rules would
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.errors import Conflict
+from accounts.api.pagination import OldestFirstPagination
 from accounts.api.views import OrganizationViewSetMixin, acting_user
 from accounts.roles import Permission
 from incidents import lifecycle, oncall
-from incidents.api.filters import IncidentFilter
+from incidents.api.filters import (
+    EscalationPolicyFilter,
+    IncidentFilter,
+    ScheduleFilter,
+    ServiceFilter,
+)
 from incidents.api.serializers import (
     EscalationPolicySerializer,
     IncidentCreateSerializer,
@@ -105,10 +112,14 @@ class IncidentViewSet(
     @extend_schema(methods=["GET"], request=None, responses=NoteSerializer(many=True))
     @extend_schema(methods=["POST"], request=NoteSerializer, responses={201: NoteSerializer})
     @action(
-        detail=True, methods=["get", "post"], serializer_class=NoteSerializer, pagination_class=None
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=NoteSerializer,
+        pagination_class=OldestFirstPagination,
+        filter_backends=[],
     )
     def notes(self, request: Request, pk: str | None = None) -> Response:
-        """The incident's notes, oldest first; POST adds one."""
+        """The incident's notes, oldest first, in pages; POST adds one."""
         incident = self.get_object()
         if request.method == "POST":
             serializer = NoteSerializer(data=request.data)
@@ -119,21 +130,27 @@ class IncidentViewSet(
             return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
         notes = IncidentUpdate.objects.filter(
             incident=incident, update_type=IncidentUpdate.Kind.NOTE
-        ).order_by("created_at", "id")
-        return Response(NoteSerializer(notes, many=True).data)
+        )
+        return self._page(notes, NoteSerializer)
 
     @extend_schema(request=None, responses=TimelineEntrySerializer(many=True))
     @action(
         detail=True,
         methods=["get"],
         serializer_class=TimelineEntrySerializer,
-        pagination_class=None,
+        pagination_class=OldestFirstPagination,
+        filter_backends=[],
     )
     def timeline(self, request: Request, pk: str | None = None) -> Response:
-        """Everything that happened to the incident, oldest first (at most 1,000 entries)."""
+        """Everything that happened to the incident, oldest first, in pages."""
         incident = self.get_object()
-        entries = IncidentUpdate.objects.filter(incident=incident).order_by("created_at", "id")
-        return Response(TimelineEntrySerializer(entries[:1000], many=True).data)
+        return self._page(IncidentUpdate.objects.filter(incident=incident), TimelineEntrySerializer)
+
+    def _page(
+        self, queryset: QuerySet, serializer_class: type[serializers.BaseSerializer]
+    ) -> Response:
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class ServiceViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
@@ -141,6 +158,8 @@ class ServiceViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
 
     queryset = Service.objects.prefetch_related("integrations")
     serializer_class = ServiceSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ServiceFilter
     ordering = "name"
 
     def perform_destroy(self, instance: Service) -> None:
@@ -156,18 +175,21 @@ class ServiceViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
         detail=True,
         methods=["get", "post"],
         serializer_class=IntegrationSerializer,
-        pagination_class=None,
+        pagination_class=OldestFirstPagination,
+        filter_backends=[],
     )
     def integrations(self, request: Request, pk: str | None = None) -> Response:
-        """The service's integrations; POST adds one (its key is generated)."""
+        """The service's integrations, oldest first, in pages; POST adds one (its key is
+        generated)."""
         service = self.get_object()
         if request.method == "POST":
             serializer = IntegrationSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             serializer.save(organization_id=service.organization_id, service=service)
             return Response(serializer.data, status=status.HTTP_201_CREATED)
-        integrations = ServiceIntegration.objects.filter(service=service).order_by("created_at")
-        return Response(IntegrationSerializer(integrations, many=True).data)
+        integrations = ServiceIntegration.objects.filter(service=service)
+        page = self.paginate_queryset(integrations)
+        return self.get_paginated_response(IntegrationSerializer(page, many=True).data)
 
 
 class EscalationPolicyViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
@@ -175,6 +197,8 @@ class EscalationPolicyViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
 
     queryset = EscalationPolicy.objects.prefetch_related("rules__targets")
     serializer_class = EscalationPolicySerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EscalationPolicyFilter
     ordering = "name"
 
     def perform_destroy(self, instance: EscalationPolicy) -> None:
@@ -190,6 +214,8 @@ class ScheduleViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
         "layers__memberships", "layers__restrictions"
     )
     serializer_class = ScheduleSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ScheduleFilter
     ordering = "name"
 
     @extend_schema(request=None, responses=OnCallNowSerializer)
@@ -207,7 +233,7 @@ class ScheduleViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
         parameters=[ShiftWindowSerializer],
         responses=ShiftSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def shifts(self, request: Request, pk: str | None = None) -> Response:
         """The final schedule (overrides and layers resolved) between ``since`` and ``until``."""
         schedule = self.get_object()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from accounts.api.filters import BooleanFilter
 from monitoring.models import (
     CheckResult,
     CheckState,
@@ -23,7 +24,7 @@ class CheckFilter(django_filters.FilterSet):
 
     check_type = django_filters.MultipleChoiceFilter(choices=CheckType.choices)
     state = django_filters.MultipleChoiceFilter(choices=CheckState.choices)
-    is_paused = django_filters.BooleanFilter()
+    is_paused = BooleanFilter()
     service = django_filters.UUIDFilter(field_name="service_id")
     location = django_filters.ModelChoiceFilter(
         field_name="locations",
@@ -69,3 +70,16 @@ class CheckResultFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(location_id__in=[location.pk for location in value])
+
+
+class LocationFilter(django_filters.FilterSet):
+    """``?is_active=true`` (where new checks may run) and ``?region=europe``."""
+
+    is_active = BooleanFilter(help_text="false: retired locations (existing checks may name them).")
+    region = django_filters.CharFilter(
+        lookup_expr="icontains", help_text="Region contains (any case), e.g. europe."
+    )
+
+    class Meta:
+        model = MonitoringLocation
+        fields = ["is_active", "region"]

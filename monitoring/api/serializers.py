@@ -63,7 +63,7 @@ def _has_nul(value: Any) -> bool:
 class LocationSerializer(serializers.ModelSerializer):
     class Meta:
         model = MonitoringLocation
-        fields = ["code", "name", "region"]
+        fields = ["code", "name", "region", "is_active"]
         read_only_fields = fields
 
 

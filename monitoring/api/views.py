@@ -23,7 +23,7 @@ from accounts.api.errors import Conflict
 from accounts.api.pagination import ApiCursorPagination
 from accounts.api.views import OrganizationViewSetMixin
 from monitoring import engine
-from monitoring.api.filters import CheckFilter, CheckResultFilter
+from monitoring.api.filters import CheckFilter, CheckResultFilter, LocationFilter
 from monitoring.api.serializers import (
     CheckResultSerializer,
     CheckSerializer,
@@ -158,9 +158,12 @@ class CheckResultViewSet(OrganizationViewSetMixin, mixins.ListModelMixin, viewse
 
 
 class LocationViewSet(viewsets.ReadOnlyModelViewSet):
-    """Where checks can run from (the same for every organization)."""
+    """Where checks can run from (the same for every organization); new checks may use the
+    active ones, existing checks may still name a retired one."""
 
-    queryset = MonitoringLocation.objects.filter(is_active=True)
+    queryset = MonitoringLocation.objects.all()
     serializer_class = LocationSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = LocationFilter
     pagination_class = None
     lookup_field = "code"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from accounts.api.filters import BooleanFilter
 from statuspages.models import (
     CLOSED_INCIDENT_STATUSES,
     Component,
@@ -14,6 +15,7 @@ from statuspages.models import (
     IncidentStatus,
     MaintenanceStatus,
     MaintenanceWindow,
+    StatusPage,
     StatusPageIncident,
     Subscriber,
 )
@@ -21,6 +23,17 @@ from statuspages.models import (
 # Statuspage reports scheduled maintenance with impact "maintenance".
 MAINTENANCE_IMPACTS = [*Impact.choices, ("maintenance", "Maintenance")]
 SUBSCRIBER_STATES = [("pending", "Pending"), ("active", "Active"), ("unsubscribed", "Unsubscribed")]
+
+
+class StatusPageFilter(django_filters.FilterSet):
+    """``?is_public=false`` (private pages) and ``?slug=…``."""
+
+    is_public = BooleanFilter(help_text="true: public pages; false: private ones.")
+    slug = django_filters.CharFilter(lookup_expr="iexact", help_text="The page's slug.")
+
+    class Meta:
+        model = StatusPage
+        fields = ["is_public", "slug"]
 
 
 class ComponentGroupFilter(django_filters.FilterSet):
@@ -45,7 +58,7 @@ class StatusPageIncidentFilter(django_filters.FilterSet):
     status_page = django_filters.UUIDFilter(field_name="status_page_id")
     status = django_filters.MultipleChoiceFilter(choices=IncidentStatus.choices)
     impact = django_filters.MultipleChoiceFilter(choices=Impact.choices)
-    unresolved = django_filters.BooleanFilter(
+    unresolved = BooleanFilter(
         method="filter_unresolved", help_text="true: only incidents not resolved yet."
     )
 

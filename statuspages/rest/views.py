@@ -37,6 +37,7 @@ from statuspages.rest.filters import (
     ComponentFilter,
     ComponentGroupFilter,
     MaintenanceWindowFilter,
+    StatusPageFilter,
     StatusPageIncidentFilter,
     SubscriberFilter,
 )
@@ -58,6 +59,8 @@ class StatusPageViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
 
     queryset = StatusPage.objects.all()
     serializer_class = StatusPageSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = StatusPageFilter
     ordering = "name"
 
 
@@ -147,6 +150,7 @@ class StatusPageIncidentViewSet(
         methods=["get", "post"],
         serializer_class=StatusPageUpdateSerializer,
         pagination_class=None,
+        filter_backends=[],  # the incident list's filters do not apply to its updates
     )
     def updates(self, request: Request, pk: str | None = None) -> Response:
         """The incident's public timeline, newest first; POST adds an update (its status

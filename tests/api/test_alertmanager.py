@@ -116,6 +116,8 @@ def test_webhook_and_pagerduty_configs_share_the_group_incident(hook, org_a):
         {"alerts": "x"},
         {"version": "3"},
         {"commonLabels": []},
+        {"groupKey": '{}:{alertname="Disk\u0000"}'},
+        {"commonAnnotations": {"summary": "NUL \u0000 in an annotation"}},
     ],
 )
 def test_bad_notifications_are_400(hook, change):

@@ -189,6 +189,41 @@ def test_invalid_events_are_400_and_write_nothing(routing, change, fragment):
     assert not Incident.objects.exists() and not IncidentUpdate.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"payload": {"summary": "disk\u0000full", "source": "x", "severity": "error"}},
+         "'payload.summary' contains a NUL character"),
+        ({"dedup_key": "key\u0000"}, "'dedup_key' contains a NUL"),
+        ({"payload": {"summary": "x", "source": "x", "severity": "error",
+                      "custom_details": {"nested": [{"k\u0000": 1}]}}},
+         "'payload.custom_details.nested[0].k\\u0000' contains a NUL"),
+    ],
+)  # fmt: skip
+def test_nul_characters_are_400_naming_the_field(routing, change, fragment):
+    """PostgreSQL cannot store U+0000 in text or jsonb: refused up front, not a 500."""
+    body = trigger(routing)
+    body.update(change)
+    _invalid(send(body), fragment)
+    assert not Incident.objects.exists()
+
+
+def test_nan_infinity_and_absurd_nesting_are_400_unrecognized(routing):
+    for constant in (b"NaN", b"Infinity", b"-Infinity"):
+        raw = json.dumps(trigger(routing)).encode()[:-1] + b', "extra": ' + constant + b"}"
+        _unrecognized(send(raw))
+    deep = (
+        json.dumps(trigger(routing)).encode()[:-1]
+        + b', "extra": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}"
+    )
+    _unrecognized(send(deep))
+    assert not Incident.objects.exists()
+    assert send(trigger(routing)).status_code == 202  # the normal case still works
+
+
 def test_acknowledge_and_resolve_need_a_dedup_key(routing):
     for event_action in ("acknowledge", "resolve"):
         body = {"routing_key": routing.integration_key, "event_action": event_action}
@@ -210,6 +245,17 @@ def test_bodies_over_512_kb_are_refused(routing):
 
 def test_only_post_is_allowed(routing):
     assert Client().get("/v2/enqueue").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path", ["/v2/enqueue", "/v2/change/enqueue", "/integrations/alertmanager/" + "a" * 32]
+)
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_other_methods_get_a_json_405_with_allow(path, method):
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json" and response["Allow"] == "POST"
+    assert response.json() == {"status": "method not allowed", "message": "Send events with POST."}
 
 
 def test_rate_limit_per_routing_key_is_429_with_retry_after(routing, org_a, settings):

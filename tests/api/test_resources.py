@@ -63,11 +63,11 @@ def test_notes_and_timeline(api, world_a):
     url = f"/api/v1/incidents/{world_a.incident.pk}"
     added = api.post(f"{url}/notes/", {"message": "  Looking into it  "})
     assert added.status_code == 201 and added.json()["message"] == "Looking into it"
-    notes = api.get(f"{url}/notes/").json()
+    notes = api.get(f"{url}/notes/").json()["results"]
     assert [n["message"] for n in notes] == ["Note a", "Looking into it"]
     assert api.post(f"{url}/notes/", {"message": ""}).status_code == 400
     api.post(f"{url}/acknowledge/")
-    types = [entry["type"] for entry in api.get(f"{url}/timeline/").json()]
+    types = [entry["type"] for entry in api.get(f"{url}/timeline/").json()["results"]]
     assert types[0] == "triggered" and "note" in types and "status_change" in types
 
 
@@ -124,7 +124,7 @@ def test_services_crud_and_integrations(api, world_a):
         {"name": "Prometheus", "kind": "alertmanager"},
     )
     assert integration.status_code == 201 and len(integration.json()["integration_key"]) == 32
-    listed = api.get(f"/api/v1/services/{service_id}/integrations/").json()
+    listed = api.get(f"/api/v1/services/{service_id}/integrations/").json()["results"]
     assert [i["name"] for i in listed] == ["Prometheus"]
     names = [s["name"] for s in api.get("/api/v1/services/").json()["results"]]
     assert names == ["Checkout", "Service a"]

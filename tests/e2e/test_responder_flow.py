@@ -104,3 +104,117 @@ def test_create_an_override_with_errors_shown_then_fixed(page, live_server, worl
     expect(page.locator("#overrides")).to_contain_text("Ben Backup")
     expect(page.locator(".bar.override")).to_have_count(1)
     assert world["schedule"].overrides.get().user == world["ben"]
+
+
+class ImageHost:
+    """A local image server standing in for the sender's chart host; it notes each request."""
+
+    @staticmethod
+    def png() -> bytes:
+        """A valid one-pixel PNG (so the browser's naturalWidth proves it loaded)."""
+        import struct
+        import zlib
+
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            body = kind + data
+            return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+        header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+        pixels = zlib.compress(b"\x00\xc6\x28\x28\xff")
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", pixels)
+            + chunk(b"IEND", b"")
+        )
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        host = self
+        self.requests: list[dict[str, str]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                host.requests.append({"path": self.path, "referer": self.headers["Referer"]})
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                body = ImageHost.png()
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def image_host():
+    host = ImageHost()
+    yield host
+    host.close()
+
+
+def test_alert_details_from_an_event_images_load_only_on_request(
+    page, live_server, world, image_host
+):
+    import json
+    import urllib.request
+
+    from incidents.models import Incident, ServiceIntegration
+
+    integration = ServiceIntegration.objects.create(
+        organization=world["api"].organization, service=world["api"]
+    )
+    event = {
+        "routing_key": integration.integration_key,
+        "event_action": "trigger",
+        "dedup_key": "latency-checkout",
+        "payload": {
+            "summary": "p99 latency 4s",
+            "source": "lb-1",
+            "severity": "critical",
+            "custom_details": {"p99_ms": 4012, "<script>alert(1)</script>": "x"},
+        },
+        "links": [{"href": "javascript:alert(2)", "text": "Sneaky"}],
+        "images": [{"src": f"{image_host.url}/chart.png", "alt": "Latency chart"}],
+    }
+    request = urllib.request.Request(
+        f"{live_server.url}/v2/enqueue",
+        json.dumps(event).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 202
+    incident = Incident.objects.get(dedup_key="latency-checkout")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    log_in(page, live_server, "ana@acme.example")
+    page.goto(f"{live_server.url}/incidents/{incident.pk}/")
+    panel = page.locator("#alert-details")
+    expect(panel).to_contain_text("lb-1")
+    expect(panel.locator("table.kv")).to_contain_text("4012")
+    expect(panel.locator("table.kv")).to_contain_text("<script>alert(1)</script>")
+    expect(panel.locator("a", has_text="Sneaky")).to_have_count(0)  # shown, not linked
+    expect(panel).to_contain_text("Sneaky (javascript:alert(2))")
+    expect(panel.locator("img")).to_have_count(0)
+    assert image_host.requests == []  # opening the incident told the image host nothing
+
+    panel.locator("button", has_text="Show image previews").click()
+    image = panel.locator("img[alt='Latency chart']")
+    expect(image).to_be_visible()
+    page.wait_for_function("document.querySelector('#alert-details img').naturalWidth > 0")
+    assert [r["path"] for r in image_host.requests] == ["/chart.png"]
+    assert image_host.requests[0]["referer"] is None  # referrerpolicy="no-referrer"
+    assert dialogs == []  # nothing in the event ran as script

@@ -119,7 +119,17 @@ def test_serve_runs_everything_and_ctrl_c_leaves_no_orphans(data_dir):
     process = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--addr", f"127.0.0.1:{port}"],
         cwd=settings.BASE_DIR,
-        env=_env(data_dir),
+        # With Pusher configured, serve also runs the relay of incident changes (the
+        # stand-in host refuses connections; a failed push is only logged).
+        env={
+            **_env(data_dir),
+            "PUSHER_APP_ID": "1",
+            "PUSHER_KEY": "key",
+            "PUSHER_SECRET": "secret",
+            "PUSHER_HOST": "127.0.0.1",
+            "PUSHER_PORT": "9",
+            "PUSHER_SSL": "False",
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -145,6 +155,8 @@ def test_serve_runs_everything_and_ctrl_c_leaves_no_orphans(data_dir):
         output, _ = process.communicate(timeout=60)
     assert "Log in as admin@example.com with password" in output
     assert "Stopped." in output
+    assert "Relaying incident_changes to Pusher" in output
+    assert "relay exited" not in output
     assert _gone(data_dir)
     assert not _children_alive(process.pid)
 

@@ -1,13 +1,17 @@
-"""Admin: filters, pause/resume and run-now actions, read-only results, under RLS."""
+"""Admin: filters, pause/resume and run-now actions, read-only results, and organization
+and role scoping (a manager of one organization sees and edits only its monitors)."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
+from django.test import RequestFactory
 
-from accounts.models import OrganizationMember
+from accounts.models import OrganizationMember, UserActivityLog
 from accounts.roles import Role
 from monitoring.engine import record_results
-from monitoring.models import CheckResult, MonitoringCheck
+from monitoring.models import CheckResult, MonitoringAlert, MonitoringCheck
+from tests.incidents.factories import service
 
 from .factories import location, make_check, result
 
@@ -122,3 +126,220 @@ def test_add_form_creates_the_check_and_its_schedule(admin_client, org_a):
     check = MonitoringCheck.objects.get(name="Homepage")
     (schedule,) = check.schedules.all()
     assert schedule.location.code == "eu-west" and schedule.next_run_at is not None
+
+
+# --- Organization and role: managers of one organization, not superusers ------------------
+
+
+@pytest.fixture
+def sign_in(client, make_user):
+    """A client signed in as a member of ``organization`` with ``role`` (not a superuser)."""
+
+    def sign_in_as(organization, role: str, *, is_staff: bool = False):
+        user = make_user(is_staff=is_staff)
+        OrganizationMember.objects.create(organization=organization, user=user, role=role)
+        client.force_login(user)
+        return user
+
+    return sign_in_as
+
+
+def scoped_request(user, organization):
+    """An admin request as the middleware builds it, but run as the schema owner (no RLS):
+    whatever it hides from another organization, the ORM filter hid."""
+    request = RequestFactory().get(URL)
+    request.user = user
+    request.membership = OrganizationMember.objects.get(user=user, organization=organization)
+    request.organization = organization
+    return request
+
+
+def check_form(**fields):
+    data = {
+        "name": "Homepage",
+        "check_type": "keyword",
+        "config": '{"url": "https://example.com", "keyword": "Example"}',
+        "interval_seconds": 60,
+        "timeout_seconds": 5,
+        "failure_threshold": 2,
+        "recovery_threshold": 1,
+        "severity": "high",
+        "schedules-TOTAL_FORMS": 0,
+        "schedules-INITIAL_FORMS": 0,
+    }
+    data.update(fields)
+    return data
+
+
+def test_manager_lists_and_edits_only_own_checks(client, sign_in, org_a, org_b):
+    sign_in(org_a, Role.MANAGER)
+    ours, theirs = make_check(org_a, "Ours"), make_check(org_b, "Theirs")
+    page = client.get(URL)
+    assert page.status_code == 200
+    assert b"Ours" in page.content and b"Theirs" not in page.content
+    assert client.get(f"{URL}{ours.pk}/change/").status_code == 200
+    response = client.post(f"{URL}{ours.pk}/change/", check_form(name="Ours renamed"))
+    assert response.status_code == 302
+    ours.refresh_from_db()
+    assert ours.name == "Ours renamed" and ours.organization_id == org_a.pk
+    # The other organization's check does not exist for this manager, read or written.
+    for response in (
+        client.get(f"{URL}{theirs.pk}/change/", follow=True),
+        client.post(f"{URL}{theirs.pk}/change/", check_form(name="Hijacked"), follow=True),
+    ):
+        assert "exist. Perhaps it was deleted?" in response.content.decode()
+    theirs.refresh_from_db()
+    assert theirs.name == "Theirs"
+
+
+def test_manager_adds_a_check_to_the_active_organization(client, sign_in, org_a, org_b):
+    sign_in(org_a, Role.MANAGER)
+    add_page = client.get(f"{URL}add/").content.decode()
+    assert 'name="organization"' not in add_page  # never asked for
+    response = client.post(f"{URL}add/", check_form(organization=org_b.pk))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert MonitoringCheck.objects.get(name="Homepage").organization_id == org_a.pk
+
+
+def test_other_organizations_service_cannot_be_picked(client, sign_in, org_a, org_b):
+    sign_in(org_a, Role.MANAGER)
+    ours = make_check(org_a)
+    response = client.post(f"{URL}{ours.pk}/change/", check_form(service=service(org_b).pk))
+    assert response.status_code == 200  # the form again
+    assert "service" in response.context["adminform"].form.errors
+    ours.refresh_from_db()
+    assert ours.service_id is None
+
+
+def test_list_and_choices_are_filtered_by_the_orm_not_only_by_rls(sign_in, org_a, org_b):
+    manager = sign_in(org_a, Role.MANAGER)
+    make_check(org_a, "Ours")
+    make_check(org_b, "Theirs")
+    our_service, their_service = service(org_a), service(org_b)
+    request = scoped_request(manager, org_a)
+    model_admin = admin.site._registry[MonitoringCheck]
+    assert [c.name for c in model_admin.get_queryset(request)] == ["Ours"]
+    form = model_admin.get_form(request)()
+    assert list(form.fields["service"].queryset) == [our_service]
+    assert their_service not in form.fields["service"].queryset
+    assert "organization" not in form.fields
+
+
+def test_viewer_reads_but_cannot_edit_or_pause(client, sign_in, org_a):
+    viewer = sign_in(org_a, Role.VIEWER, is_staff=True)  # a superuser let them into admin
+    check = make_check(org_a, "Ours")
+    assert client.get(URL).status_code == 200
+    assert client.get(f"{URL}add/").status_code == 403
+    response = client.post(f"{URL}{check.pk}/change/", check_form(name="Renamed"))
+    assert response.status_code == 403
+    client.post(URL, {"action": "pause", "_selected_action": [check.pk]})
+    check.refresh_from_db()
+    assert check.name == "Ours" and not check.is_paused
+    assert not UserActivityLog.objects.filter(user=viewer).exists()
+    # Without is_staff a viewer has no admin at all.
+    viewer.is_staff = False
+    viewer.save()
+    response = client.get(URL)
+    assert response.status_code == 302 and b"Ours" not in response.content
+
+
+def test_pause_action_works_for_a_manager_and_is_logged(client, sign_in, org_a, org_b):
+    manager = sign_in(org_a, Role.MANAGER)
+    ours, theirs = make_check(org_a, "Ours"), make_check(org_b, "Theirs")
+    response = client.post(
+        URL, {"action": "pause", "_selected_action": [ours.pk, theirs.pk]}, follow=True
+    )
+    assert "Paused 1 check(s)." in response.content.decode()
+    ours.refresh_from_db()
+    theirs.refresh_from_db()
+    assert ours.is_paused and ours.state == "paused"
+    assert not theirs.is_paused  # selected, but not this manager's
+    logged = UserActivityLog.objects.get(activity_type="monitor_paused")
+    assert (logged.user, logged.organization_id, logged.object_id) == (manager, org_a.pk, ours.pk)
+    client.post(URL, {"action": "resume", "_selected_action": [ours.pk]})
+    ours.refresh_from_db()
+    assert not ours.is_paused and ours.state == "pending"
+    assert UserActivityLog.objects.filter(activity_type="monitor_resumed", user=manager).exists()
+
+
+def test_locations_are_read_only_except_for_superusers(client, sign_in, org_a, make_user):
+    sign_in(org_a, Role.ADMIN)
+    east = location("us-east")
+    locations = "/admin/monitoring/monitoringlocation/"
+    assert client.get(locations).status_code == 200
+    assert client.get(f"{locations}add/").status_code == 403
+    response = client.post(
+        f"{locations}{east.pk}/change/", {"code": "us-east", "name": "Moved", "queue": east.queue}
+    )
+    assert response.status_code == 403
+    root = make_user(is_staff=True, is_superuser=True)
+    OrganizationMember.objects.create(organization=org_a, user=root, role=Role.ADMIN)
+    client.force_login(root)
+    assert client.get(f"{locations}add/").status_code == 200
+
+
+def open_alert(check) -> MonitoringAlert:
+    return MonitoringAlert.objects.create(
+        organization_id=check.organization_id, monitor=check, failure_reason="HTTP 503"
+    )
+
+
+@pytest.mark.parametrize("who", ["manager", "superuser"])
+def test_audit_admins_refuse_add_change_and_delete(client, sign_in, org_a, make_user, who):
+    user = sign_in(org_a, Role.ADMIN if who == "superuser" else Role.MANAGER)
+    if who == "superuser":
+        user.is_staff = user.is_superuser = True
+        user.save()
+    alert = open_alert(make_check(org_a))
+    alerts = "/admin/monitoring/monitoringalert/"
+    listing = client.get(alerts, {"q": "503"})
+    assert listing.status_code == 200 and b"HTTP 503" in listing.content
+    assert b"delete_selected" not in listing.content
+    assert client.get(f"{alerts}add/").status_code == 403
+    assert client.get(f"{alerts}{alert.pk}/delete/").status_code == 403
+    assert client.post(f"{alerts}{alert.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post(
+        alerts, {"action": "delete_selected", "_selected_action": [alert.pk], "post": "yes"}
+    )
+    assert MonitoringAlert.objects.filter(pk=alert.pk).exists()
+    record_results([(alert.monitor_id, location("us-east").pk, result("up"))])  # rollups
+    statistics = "/admin/monitoring/monitoringstatistic/"
+    found = client.get(statistics, {"q": "API health"})
+    assert found.status_code == 200 and found.context["cl"].result_count == 2  # hour, day
+    assert client.get(statistics, {"q": "nothing like it"}).context["cl"].result_count == 0
+
+
+@pytest.fixture
+def member_client(client, make_user, org_a):
+    def login(role: str, **fields):
+        user = make_user(f"{role}@acme.example", **fields)
+        OrganizationMember.objects.create(organization=org_a, user=user, role=role)
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def test_a_manager_sees_and_edits_only_own_organizations_checks(member_client, org_a, org_b):
+    ours = make_check(org_a, "Ours")
+    theirs = make_check(org_b, "Theirs")
+    client = member_client(Role.MANAGER)
+    page = client.get(URL).content.decode()
+    assert "Ours" in page and "Theirs" not in page
+    assert client.get(f"{URL}{theirs.pk}/change/").status_code == 302  # "does not exist"
+    client.post(URL, {"action": "pause", "_selected_action": [ours.pk, theirs.pk]})
+    ours.refresh_from_db()
+    theirs.refresh_from_db()
+    assert ours.is_paused and not theirs.is_paused
+
+
+def test_a_staff_viewer_reads_checks_but_cannot_pause_or_edit(member_client, org_a):
+    check = make_check(org_a, "Ours")
+    client = member_client(Role.VIEWER, is_staff=True)
+    page = client.get(URL).content.decode()
+    assert "Ours" in page and 'value="pause"' not in page
+    client.post(URL, {"action": "pause", "_selected_action": [check.pk]})
+    check.refresh_from_db()
+    assert not check.is_paused
+    assert client.post(f"{URL}{check.pk}/change/", {"name": "Renamed"}).status_code == 403
+    assert client.get(f"{URL}add/").status_code == 403

@@ -64,6 +64,8 @@ def test_manager_creates_a_policy_with_levels_in_the_organization(login, crew, o
             "rules-INITIAL_FORMS": "0",
             "rules-0-position": "0",
             "rules-0-delay_minutes": "15",
+            "rules-0-targets-TOTAL_FORMS": "0",
+            "rules-0-targets-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -88,6 +90,10 @@ def test_schedule_problems_are_reported_on_save(login, crew, org_a):
             "layers-0-rotation_length": "1",
             "layers-0-rotation_start_0": "2026-01-05",
             "layers-0-rotation_start_1": "09:00:00",
+            "layers-0-memberships-TOTAL_FORMS": "0",
+            "layers-0-memberships-INITIAL_FORMS": "0",
+            "layers-0-restrictions-TOTAL_FORMS": "0",
+            "layers-0-restrictions-INITIAL_FORMS": "0",
             "overrides-TOTAL_FORMS": "0",
             "overrides-INITIAL_FORMS": "0",
         },
@@ -98,31 +104,6 @@ def test_schedule_problems_are_reported_on_save(login, crew, org_a):
     assert ScheduleLayer.objects.get(schedule=schedule).organization == org_a
     shown = [str(m) for m in response.context["messages"]]
     assert any("has no participants" in m for m in shown), shown
-
-
-def test_layer_end_before_start_is_a_form_error(login, crew, schedule):
-    client = login(crew.manager)
-    layer = schedule.layers.get()
-    response = client.post(
-        reverse("admin:incidents_schedulelayer_change", args=[layer.pk]),
-        {
-            "schedule": str(schedule.pk),
-            "name": layer.name,
-            "position": "0",
-            "rotation_unit": "days",
-            "rotation_length": "1",
-            "rotation_start_0": "2026-01-05",
-            "rotation_start_1": "09:00:00",
-            "end_at_0": "2026-01-01",
-            "end_at_1": "09:00:00",
-            "memberships-TOTAL_FORMS": "0",
-            "memberships-INITIAL_FORMS": "0",
-            "restrictions-TOTAL_FORMS": "0",
-            "restrictions-INITIAL_FORMS": "0",
-        },
-    )
-    assert response.status_code == 200
-    assert "must end after its rotation starts" in response.content.decode()
 
 
 def test_only_admins_manage_members(login, crew, make_user):
@@ -185,9 +166,7 @@ def test_every_admin_page_renders_for_a_manager(login, crew, open_incident, sche
     for name, args in [
         ("incidents_service_add", []),
         ("incidents_escalationpolicy_change", [policy_.pk]),
-        ("incidents_escalationrule_change", [policy_.rules.first().pk]),
         ("incidents_oncallschedule_change", [schedule.pk]),
-        ("incidents_schedulelayer_change", [schedule.layers.first().pk]),
         ("incidents_incident_change", [incident.pk]),
         ("accounts_teamgroup_add", []),
         ("incidents_notificationrule_add", []),
@@ -213,6 +192,10 @@ def test_override_inline_records_who_created_it(login, crew, schedule):
         "layers-0-rotation_length": "1",
         "layers-0-rotation_start_0": layer.rotation_start.strftime("%Y-%m-%d"),
         "layers-0-rotation_start_1": layer.rotation_start.strftime("%H:%M:%S"),
+        "layers-0-memberships-TOTAL_FORMS": "0",
+        "layers-0-memberships-INITIAL_FORMS": "0",
+        "layers-0-restrictions-TOTAL_FORMS": "0",
+        "layers-0-restrictions-INITIAL_FORMS": "0",
         "overrides-TOTAL_FORMS": "1",
         "overrides-INITIAL_FORMS": "0",
         "overrides-0-user": str(crew.admin.pk),

@@ -21,6 +21,7 @@ from accounts.api.keys import create_api_key
 from accounts.models import ApiKey, UserActivityLog
 from incidents.models import Incident, NotificationRule, ScheduleOverride, Service
 from tests.api.conftest import add_monitoring_and_pages, build_world
+from tests.monitoring.factories import make_check
 from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +328,20 @@ def test_revoke_action_and_state_filter(login, crew, org_a, org_b):
     assert "Live" in active_page and "Old" not in active_page
     rows = UserActivityLog.objects.filter(activity_type="admin.action")
     assert {(r.object_id, r.organization_id) for r in rows} == {(old.pk, org_a.pk)}
+
+
+def test_monitor_pause_is_logged_once_and_run_now_by_the_wrapper(login, crew, org_a, settings):
+    settings.MONITORING_ALLOW_PRIVATE_TARGETS = True
+    check = make_check(org_a, "Homepage", config={"url": "http://127.0.0.1:9/"})
+    client = login(crew.manager)
+    changelist = reverse("admin:monitoring_monitoringcheck_changelist")
+    for action in ("pause", "resume", "run_now"):
+        response = client.post(changelist, {"action": action, "_selected_action": [check.pk]})
+        assert response.status_code == 302
+    rows = UserActivityLog.objects.filter(object_id=check.pk).order_by("created_at")
+    assert [(r.activity_type, r.user_id, r.organization_id) for r in rows] == [
+        ("monitor_paused", crew.manager.pk, org_a.pk),
+        ("monitor_resumed", crew.manager.pk, org_a.pk),
+        ("admin.action", crew.manager.pk, org_a.pk),
+    ]
+    assert rows.last().metadata["action"] == "run_now"

@@ -8,13 +8,17 @@ import json
 import re
 
 import pytest
+from django.db import connection
+from django.db.models import Case, IntegerField, Value, When
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import UserActivityLog
 from alert24.celery import app
 from monitoring.engine import record_results
 from monitoring.models import MonitoringAlert, MonitoringCheck
+from monitoring.pages import PAGE_SIZE, STATE_ORDER
 from tests.incidents.factories import member
 from tests.monitoring.factories import location, make_check, result
 
@@ -58,7 +62,7 @@ def checks(org_a, api):
 
 
 def rows_of(response) -> list[str]:
-    return [check.name for check, _rollup in response.context["rows"]]
+    return [row.check.name for row in response.context["rows"]]
 
 
 def test_list_shows_state_last_check_sparkline_and_uptime(login, crew, checks):
@@ -71,11 +75,12 @@ def test_list_shows_state_last_check_sparkline_and_uptime(login, crew, checks):
     assert '<span class="state down">Down</span>' in page
     assert '<span class="state degraded">Degraded</span>' in page
     assert '<span class="state paused">Paused</span>' in page
-    rollup = dict((c.pk, r) for c, r in response.context["rows"])[web.pk]
+    rollups = {row.check.pk: row.rollup for row in response.context["rows"]}
+    rollup = rollups[web.pk]
     assert rollup.uptime_24h == pytest.approx(100 * 2 / 3)
     assert rollup.avg_24h_ms == pytest.approx(150)
     assert rollup.uptime_30d == pytest.approx(100 * 2 / 3)
-    assert dict((c.pk, r) for c, r in response.context["rows"])[dns.pk].uptime_30d == 100
+    assert rollups[dns.pk].uptime_30d == 100
     # The sparkline is an inline SVG with a line through the hours that had data.
     svg = re.search(rf'data-monitor="{web.pk}".*?(<svg class="spark".*?</svg>)', page, re.S)[1]
     assert "<polyline" in svg and "average 150 ms" in svg
@@ -109,6 +114,64 @@ def test_list_is_paginated(login, crew, org_a):
     assert len(first.context["rows"]) == 50 and first.context["page"].paginator.num_pages == 2
     second = client.get(reverse("monitor-list"), {"page": 2})
     assert rows_of(second) == [f"M{n:03}" for n in range(50, 60)]
+
+
+def test_pages_cut_from_each_state_give_the_list_in_rank_then_name_order(login, crew, org_a, api):
+    """A page spanning several states is read from each of them; pages in a row are the
+    whole list in the order a sort over every monitor gives (state rank, name, id)."""
+    states = ["up", "down", "paused", "degraded", "up", "unconfirmed_down", "pending", "up"]
+    MonitoringCheck.objects.bulk_create(
+        [
+            MonitoringCheck(
+                organization=org_a, name=f"{'aBcD'[n % 4]}-site {n:03}", check_type="ping",
+                config={"host": f"10.0.0.{n}"}, state=states[n % 8],
+                is_paused=states[n % 8] == "paused", service=api if n % 3 == 0 else None,
+            )
+            for n in range(200)
+        ]
+    )  # fmt: skip
+    rank = Case(
+        *(When(state=state, then=Value(n)) for state, n in STATE_ORDER.items()),
+        output_field=IntegerField(),
+    )
+    everything = MonitoringCheck.objects.filter(organization=org_a).alias(rank=rank)
+    client = login(crew.responder)
+
+    def listed(**query) -> list:
+        rows, page, queries = [], 1, set()
+        while True:
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(reverse("monitor-list"), {**query, "page": page})
+            rows += response.context["rows"]
+            queries.add(len(captured))
+            if not response.context["page"].has_next():
+                return rows, queries
+            page += 1
+
+    rows, queries = listed()
+    expected = everything.order_by("rank", "name", "id")
+    assert [row.check.pk for row in rows] == [check.pk for check in expected]
+    assert len(queries) == 1  # a page spanning two or three states costs no extra query
+    # The service comes along on every page, whichever states it spans.
+    assert {row.kind for row in rows if row.check.service_id} == {"Ping · API"}
+    problems, _ = listed(state="problem", q="SITE")
+    expected = everything.filter(
+        state__in=["down", "unconfirmed_down", "degraded"], name__icontains="site"
+    ).order_by("rank", "name", "id")
+    assert [row.check.pk for row in problems] == [check.pk for check in expected]
+    assert len(problems) > PAGE_SIZE
+
+
+def test_row_buttons_share_one_csrf_form(login, crew, checks):
+    """Each button posts to its own action URL through the page's one action form."""
+    web, _dns, paused = checks
+    page = login(crew.responder).get(reverse("monitor-list")).content.decode()
+    form = re.search(r'<form id="monitor-actions" method="post">(.*?)</form>', page, re.S)[1]
+    assert 'name="csrfmiddlewaretoken"' in form and 'name="from" value="list"' in form
+    for check, action in ((web, "pause"), (web, "run"), (paused, "resume")):
+        url = reverse("monitor-act", args=[check.pk, action])
+        assert f'form="monitor-actions" formaction="{url}" hx-post="{url}"' in page
+    assert reverse("monitor-act", args=[paused.pk, "pause"]) not in page
 
 
 def test_detail_shows_config_results_chart_bars_and_incident(login, crew, checks):

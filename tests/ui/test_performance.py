@@ -10,19 +10,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import OrganizationMember
+from accounts.models import OrganizationMember, UserContactMethod
 from incidents import lifecycle
 from incidents.models import (
     Incident,
     IncidentAssignment,
     IncidentUpdate,
     NotificationHistory,
+    NotificationRule,
     OnCallSchedule,
     ScheduleLayer,
     ScheduleLayerMember,
+    ScheduleOverride,
 )
 from tests.incidents.factories import policy
 from tests.ui.conftest import person
@@ -132,3 +136,79 @@ def test_oncall_page_with_many_schedules_and_policies(
     assert len(response.context["schedules"]) == 10 and len(response.context["policies"]) == 10
     with django_assert_max_num_queries(24):
         client.get(reverse("schedule-detail", args=[schedules[0].pk]))
+
+
+def queries_for(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def rotations(org, people, numbers: range, start: dt.datetime) -> None:
+    """Daily rotations of ``people``, each with an override for the first of them."""
+    for n in numbers:
+        schedule = OnCallSchedule.objects.create(organization=org, name=f"Rotation {n:02}")
+        layer = ScheduleLayer.objects.create(
+            organization=org, schedule=schedule, rotation_unit="days", rotation_start=start
+        )
+        for index, user in enumerate(people):
+            ScheduleLayerMember.objects.create(
+                organization=org, layer=layer, user=user, position=index
+            )
+        ScheduleOverride.objects.create(
+            organization=org,
+            schedule=schedule,
+            user=people[0],
+            start_at=start + dt.timedelta(days=3, hours=n),
+            end_at=start + dt.timedelta(days=3, hours=n + 2),
+        )
+
+
+def test_my_shifts_queries_do_not_grow_with_shifts(
+    login, crew, org_a, django_assert_max_num_queries
+):
+    start = timezone.now() - dt.timedelta(days=1)
+    people = [crew.responder, crew.manager]
+    client = login(crew.responder)
+    url = reverse("my-shifts")
+    rotations(org_a, people, range(1), start)
+    queries_for(client, url)  # warm per-process caches
+    few = queries_for(client, url)
+    rotations(org_a, people, range(1, 15), start)
+    # 10 per request + the shifts (one statement over every schedule) + their schedules.
+    with django_assert_max_num_queries(13):
+        response = client.get(url)
+    shifts = response.context["shifts"]
+    assert len({shift.schedule_id for shift in shifts}) == 15 and len(shifts) > 15 * 12
+    assert queries_for(client, url) == few
+    assert response.content.decode().count('href="/oncall/schedules/') >= len(shifts)
+
+
+def test_profile_queries_do_not_grow_with_contact_methods_and_rules(
+    login, crew, org_a, django_assert_max_num_queries
+):
+    user = crew.responder
+    client = login(user)
+    url = reverse("profile")
+
+    def add(count: int, offset: int) -> None:
+        for n in range(offset, offset + count):
+            method = UserContactMethod.objects.create(
+                user=user, method_type="email", value=f"r{n}@acme.example", label=f"box {n}"
+            )
+            NotificationRule.objects.create(
+                organization=org_a, user=user, contact_method=method, start_delay_minutes=n
+            )
+
+    add(1, 0)
+    queries_for(client, url)
+    few = queries_for(client, url)
+    add(30, 1)
+    # 10 per request + switcher + methods, preference, rules (with their methods), the
+    # rule form's method choices.
+    with django_assert_max_num_queries(15):
+        response = client.get(url)
+    assert len(response.context["methods"]) == 31 and len(response.context["rules"]) == 31
+    page = response.content.decode()
+    assert page.count("Send test notification") == 31 and "r30@acme.example" in page
+    assert queries_for(client, url) == few

@@ -28,6 +28,7 @@ from django.test.utils import override_settings
 from alert24 import demo_endpoints
 from alert24.demo import DEMO_ADMIN_EMAIL
 from alert24.embedded import data_dir
+from incidents import live
 
 STOP_GRACE_SECONDS = 10
 
@@ -85,6 +86,10 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "alert24", "beat", "--loglevel", "INFO"],
             **extra_children,
         }  # fmt: skip
+        if live.pusher_configured():
+            # Changes made outside a web request (monitoring, events, escalation) reach
+            # open pages through this relay; without Pusher, pages poll instead.
+            commands["relay"] = [python, manage, "relay_incident_changes"]
         children = {
             name: subprocess.Popen(argv, cwd=settings.BASE_DIR, start_new_session=True)
             for name, argv in commands.items()
