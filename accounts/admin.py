@@ -10,15 +10,24 @@ their requests) and alone edit global user accounts.
 **What they see.** :class:`OrganizationScopedAdmin` filters every list to
 ``request.organization`` (RLS filters too), sets ``organization`` on new rows, and limits
 every foreign-key choice to the organization's rows and members.
+
+**What is recorded.** :class:`ActivityLoggedAdminMixin` (in every base here) writes each
+add, change, delete and action to ``user_activity_log`` as well as to Django's own admin
+log, so an organization's audit trail shows admin edits next to everything else.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import model_format_dict
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
@@ -33,6 +42,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import membership as membership_service
 from accounts import two_factor
+from accounts.activity import record_activity, without_url_secrets
 from accounts.models import (
     ApiKey,
     Organization,
@@ -172,6 +182,98 @@ class ScopedFieldsMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+def _change_summary(message: str | list) -> str:
+    """Django's own words for an admin change message ("Changed Name and Timeout.").
+
+    It names fields, never their values, so secrets cannot leak into the audit trail.
+    """
+    text = message if isinstance(message, str) else json.dumps(message)
+    return str(LogEntry(change_message=text).get_change_message())
+
+
+class ActivityLoggedAdminMixin:
+    """Every admin write also goes to ``user_activity_log`` (issue 7: every write is logged).
+
+    Django calls ``log_addition``/``log_change``/``log_deletions`` after each successful
+    add, change (inlines included) and delete, bulk delete too, so overriding them catches
+    every form write in one place. Custom actions log nothing themselves, so each is
+    wrapped to record one row per selected object once it has run.
+
+    Set ``activity_logged_elsewhere`` where the model's saves already go through a service
+    that logs (memberships), and list in ``actions_logged_elsewhere`` actions whose effect
+    the database already records (incident acknowledge/resolve: status-change triggers).
+    Actions that answer with a confirmation page instead of acting belong there too;
+    ``delete_selected`` is logged through ``log_deletions``.
+    """
+
+    activity_logged_elsewhere: bool = False
+    actions_logged_elsewhere: tuple[str, ...] = ()
+
+    def log_addition(self, request: HttpRequest, obj: models.Model, message: Any):
+        self._record_admin_activity(request, "admin.add", obj, f"Added {self._label(obj)}")
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: models.Model, message: Any):
+        summary = _change_summary(message)
+        self._record_admin_activity(request, "admin.change", obj, f"{self._label(obj)}: {summary}")
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset):
+        for obj in queryset:
+            self._record_admin_activity(request, "admin.delete", obj, f"Deleted {self._label(obj)}")
+        return super().log_deletions(request, queryset)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        skip = {"delete_selected", *self.actions_logged_elsewhere}
+        return {
+            name: (func if name in skip else self._logged_action(func, name, text), name, text)
+            for name, (func, name, text) in actions.items()
+        }
+
+    def _logged_action(self, func: Callable, name: str, text: str) -> Callable:
+        try:
+            title = str(text) % model_format_dict(self.opts)
+        except (KeyError, TypeError, ValueError):
+            title = str(text)
+
+        @wraps(func)
+        def run(modeladmin, request: HttpRequest, queryset: models.QuerySet):
+            targets = list(queryset)  # before the action changes what the filter matches
+            response = func(modeladmin, request, queryset)
+            for obj in targets:
+                self._record_admin_activity(
+                    request, "admin.action", obj, f"{title}: {self._label(obj)}", action=name
+                )
+            return response
+
+        return run
+
+    def _label(self, obj: models.Model) -> str:
+        return f"{obj._meta.verbose_name} “{without_url_secrets(str(obj))}”"
+
+    def _record_admin_activity(
+        self, request: HttpRequest, activity: str, obj: models.Model, description: str, **meta
+    ) -> None:
+        if self.activity_logged_elsewhere and activity != "admin.action":
+            return
+        active = getattr(request, "organization", None)
+        if isinstance(obj, Organization):
+            organization_id = obj.pk
+        else:
+            organization_id = getattr(obj, "organization_id", None) or _organization_id(request)
+        if organization_id is None:  # a superuser outside any organization: nowhere to log
+            return
+        record_activity(
+            active if active is not None and active.pk == organization_id else organization_id,
+            activity,
+            obj=obj,
+            description=description[:500],
+            metadata={"model": obj._meta.label_lower, **meta},
+            request=request,
+        )
+
+
 class NewParentIdNotPostedMixin:
     """Inline rows of a parent being added carry no parent id in their hidden field.
 
@@ -197,7 +299,9 @@ class OrganizationScopedInline(RoleGatedMixin, ScopedFieldsMixin, admin.TabularI
         return type(formset.__name__, (NewParentIdNotPostedMixin, formset), {})
 
 
-class OrganizationScopedAdmin(RoleGatedMixin, ScopedFieldsMixin, admin.ModelAdmin):
+class OrganizationScopedAdmin(
+    ActivityLoggedAdminMixin, RoleGatedMixin, ScopedFieldsMixin, admin.ModelAdmin
+):
     """Base for every organization-scoped model's admin."""
 
     exclude = ["organization"]
@@ -251,7 +355,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ActivityLoggedAdminMixin, admin.ModelAdmin):
     """Admins edit their own organization's settings; only superusers add or delete one."""
 
     list_display = ["name", "slug", "time_zone", "created_at"]
@@ -324,6 +428,7 @@ class OrganizationMemberAdmin(OrganizationScopedAdmin):
     """Only admins manage members, through ``accounts.membership`` (audited; one admin kept)."""
 
     form = MemberForm
+    activity_logged_elsewhere = True  # accounts.membership records each change
     view_permission = Permission.CONFIGURE
     edit_permission = Permission.MANAGE_MEMBERS
     list_display = ["user", "role", "created_at"]
@@ -396,7 +501,7 @@ class EmailUserChangeForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ActivityLoggedAdminMixin, DjangoUserAdmin):
     """Accounts are global: superusers edit them; managers and admins may look up (for
     autocomplete) the members of their own organization only."""
 
@@ -416,6 +521,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["email", "full_name"]
     readonly_fields = ["last_login", "date_joined", "two_factor_enabled"]
     actions = ["reset_two_factor"]
+    actions_logged_elsewhere = ("reset_two_factor",)  # a security event, recorded by it
     fieldsets = [
         (None, {"fields": ["email", "password", "two_factor_enabled"]}),
         ("Profile", {"fields": ["full_name", "time_zone"]}),
@@ -471,7 +577,9 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(UserContactMethod)
-class UserContactMethodAdmin(RoleGatedMixin, ScopedFieldsMixin, admin.ModelAdmin):
+class UserContactMethodAdmin(
+    ActivityLoggedAdminMixin, RoleGatedMixin, ScopedFieldsMixin, admin.ModelAdmin
+):
     """Managers see how members can be reached; admins may fix a member's contact methods."""
 
     view_permission = Permission.CONFIGURE
@@ -503,20 +611,37 @@ class UserActivityLogAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
 
 
+class ApiKeyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("revoked", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganizationScopedAdmin):
     """API keys of the active organization: made here (the key is shown once), revoked here.
 
-    Admins only: a key acts for the whole organization.
+    Admins only: a key acts for the whole organization. The activity log records the
+    key's name and prefix, never the key.
     """
 
     view_permission = Permission.MANAGE_MEMBERS
     edit_permission = Permission.MANAGE_MEMBERS
     list_display = ["name", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["scope"]
+    list_filter = [ApiKeyStateFilter, "scope"]
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at"]
     fields = ["name", "scope", "revoked_at", *readonly_fields]
+    actions = ["revoke_selected"]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -526,10 +651,22 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
 
         organization = Organization.objects.get(pk=_organization_id(request))
         new = create_api_key(organization, obj.name, scope=obj.scope, created_by=request.user)
+        # The form's instance stands for the new key in admin's "was added" message and
+        # log entries: give it the stored row's values (prefix, creator, dates).
         obj.pk = new.api_key.pk
+        obj.refresh_from_db()
         messages.warning(
             request, f"The new key is {new.secret} — copy it now, it will not be shown again."
         )
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke_selected(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        from accounts.api.keys import revoke_api_key
+
+        revoked = sum(revoke_api_key(key) for key in queryset)
+        already = queryset.count() - revoked
+        note = f" ({already} already revoked)" if already else ""
+        self.message_user(request, f"{revoked} key(s) revoked{note}.", messages.SUCCESS)
 
 
 __all__ = [

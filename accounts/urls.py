@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import two_factor_views, views
+from accounts import api_key_views, two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,4 +31,8 @@ urlpatterns = [
         name="two-factor-recovery-codes",
     ),
     path("profile/two-factor/disable/", two_factor_views.disable, name="two-factor-disable"),
+    path("settings/api-keys/", api_key_views.api_keys, name="api-keys"),
+    path(
+        "settings/api-keys/<uuid:pk>/revoke/", api_key_views.api_key_revoke, name="api-key-revoke"
+    ),
 ]

@@ -458,6 +458,8 @@ class IncidentAdmin(ReadOnlyAdmin):
     list_select_related = ["service"]
     inlines = [IncidentAssignmentInline, IncidentUpdateInline]
     actions = ["acknowledge_selected", "resolve_selected"]
+    # The status-change trigger writes these to user_activity_log already.
+    actions_logged_elsewhere = ("acknowledge_selected", "resolve_selected")
 
     def has_respond_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or allows(request, Permission.RESPOND)

@@ -70,6 +70,8 @@ class MonitoringCheckAdmin(OrganizationScopedAdmin):
     search_fields = ["name"]
     inlines = [CheckScheduleInline]
     actions = ["pause", "resume", "run_now"]
+    # Pause and resume go through the responder app's functions, which log who did it.
+    actions_logged_elsewhere = ("pause", "resume")
     readonly_fields = [
         "state",
         "state_changed_at",

@@ -12,6 +12,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from django.db.models.functions import Now
+
 from accounts.models import ApiKey, Organization, User
 
 KEY_PREFIX = "a24_"
@@ -54,3 +56,13 @@ def create_api_key(
     api_key.full_clean(exclude=["organization", "created_by"])
     api_key.save()
     return NewApiKey(api_key, secret)
+
+
+def revoke_api_key(api_key: ApiKey) -> bool:
+    """Revoke ``api_key`` from now on; False if it already was (revoking twice is harmless).
+
+    One conditional UPDATE, so two admins revoking at once record one revocation time.
+    """
+    revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=Now())
+    api_key.refresh_from_db(fields=["revoked_at"])
+    return bool(revoked)

@@ -66,6 +66,8 @@ class IncidentViewSet(
     filterset_class = IncidentFilter
     ordering = "-created_at"
     write_permission = Permission.RESPOND
+    # Opening an incident and changing its status are logged by database triggers.
+    activity_logged_elsewhere = frozenset({"create", "acknowledge", "resolve"})
 
     @extend_schema(
         request=IncidentCreateSerializer,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.activity import record_activity
 from accounts.api.keys import create_api_key
 from accounts.models import ApiKey, Organization
 
@@ -28,6 +29,14 @@ class Command(BaseCommand):
             raise CommandError(f"No organization with the slug {organization!r}.")
         scope = ApiKey.Scope.READ if read_only else ApiKey.Scope.WRITE
         new = create_api_key(found, name, scope=scope)
+        key = new.api_key
+        record_activity(
+            found,
+            "api_key_created",
+            obj=key,
+            description=f"{key.name} ({key.prefix}…), {key.get_scope_display().lower()}"[:500],
+            metadata={"prefix": key.prefix, "scope": key.scope, "via": "manage.py"},
+        )
         self.stderr.write(
             f"Created {new.api_key.get_scope_display().lower()} key {name!r} for {found.name}."
             " Store it now: it is not shown again."
