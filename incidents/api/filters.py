@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from accounts.api.filters import UtcIsoDateTimeFilter
 from incidents.models import Incident, Severity, Urgency
 
 
@@ -13,8 +14,8 @@ class IncidentFilter(django_filters.FilterSet):
     urgency = django_filters.MultipleChoiceFilter(choices=Urgency.choices)
     service = django_filters.UUIDFilter(field_name="service_id")
     dedup_key = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Incident

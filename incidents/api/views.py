@@ -102,8 +102,13 @@ class IncidentViewSet(
 
     @extend_schema(methods=["GET"], request=None, responses=NoteSerializer(many=True))
     @extend_schema(methods=["POST"], request=NoteSerializer, responses={201: NoteSerializer})
+    # The list's filters (?status=…) are not the notes' and must not hide the incident.
     @action(
-        detail=True, methods=["get", "post"], serializer_class=NoteSerializer, pagination_class=None
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=NoteSerializer,
+        pagination_class=None,
+        filter_backends=[],
     )
     def notes(self, request: Request, pk: str | None = None) -> Response:
         """The incident's notes, oldest first; POST adds one."""
@@ -126,6 +131,7 @@ class IncidentViewSet(
         methods=["get"],
         serializer_class=TimelineEntrySerializer,
         pagination_class=None,
+        filter_backends=[],
     )
     def timeline(self, request: Request, pk: str | None = None) -> Response:
         """Everything that happened to the incident, oldest first (at most 1,000 entries)."""

@@ -147,6 +147,7 @@ class StatusPageIncidentViewSet(
         methods=["get", "post"],
         serializer_class=StatusPageUpdateSerializer,
         pagination_class=None,
+        filter_backends=[],  # the list's filters are not the updates'
     )
     def updates(self, request: Request, pk: str | None = None) -> Response:
         """The incident's public timeline, newest first; POST adds an update (its status
