@@ -41,7 +41,6 @@ ORGANIZATION_WINDOW_S = 60
 _CLAIM_SCRIPT = """
 local wait = redis.call('PTTL', KEYS[1])
 if wait > 0 then return {1, wait} end
-if wait == -1 then return {1, tonumber(ARGV[1])} end
 local used = tonumber(redis.call('GET', KEYS[2]) or '0')
 if used >= tonumber(ARGV[2]) then
   local left = redis.call('PTTL', KEYS[2])

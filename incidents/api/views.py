@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -42,6 +43,25 @@ from incidents.models import (
 )
 
 API_REASON = "via REST API"
+
+# Documented with an example window: a client (and the schema fuzzer) then has one valid
+# request to start from; validation stays ShiftWindowSerializer's.
+SHIFT_WINDOW = [
+    OpenApiParameter(
+        "since",
+        OpenApiTypes.DATETIME,
+        required=True,
+        description="Window start (ISO 8601 with offset).",
+        examples=[OpenApiExample("since", value="2026-03-01T00:00:00Z")],
+    ),
+    OpenApiParameter(
+        "until",
+        OpenApiTypes.DATETIME,
+        required=True,
+        description="Window end; at most 366 days after since.",
+        examples=[OpenApiExample("until", value="2026-03-08T00:00:00Z")],
+    ),
+]
 
 
 class IncidentViewSet(
@@ -208,7 +228,7 @@ class ScheduleViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         request=None,
-        parameters=[ShiftWindowSerializer],
+        parameters=SHIFT_WINDOW,
         responses=ShiftSerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=None)

@@ -197,7 +197,6 @@ def _fuzzed_team(organization):
 
 def _fuzzed_schedule(organization):
     """A daily rotation of one member, so "on call now" and shifts have someone to name."""
-    from django.utils import timezone
 
     from incidents.models import OnCallSchedule, ScheduleLayer, ScheduleLayerMember
 
@@ -210,7 +209,8 @@ def _fuzzed_schedule(organization):
             schedule=schedule,
             rotation_unit="days",
             rotation_length=1,
-            rotation_start=timezone.now() - dt.timedelta(days=3),
+            # Before the documented example window of /shifts, so it has shifts to list.
+            rotation_start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         )
         ScheduleLayerMember.objects.create(
             organization=organization, layer=layer, user=_fuzzed_member(organization)
