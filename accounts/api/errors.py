@@ -7,8 +7,9 @@ Every 4xx answer of ``/api/v1/`` is::
 ``code`` is DRF's error code for the exception (``not_authenticated``,
 ``authentication_failed``, ``permission_denied``, ``not_found``, ``method_not_allowed``,
 ``throttled``, ``parse_error``, ``validation_error``, ``unsupported_media_type``,
-``not_acceptable``) or ``conflict`` for a request the current state refuses (acting on a
-resolved incident, a duplicate name). ``fields`` is present only for validation errors.
+``not_acceptable``), ``conflict`` for a request the current state refuses (acting on a
+resolved incident, a duplicate name) or ``unavailable`` for a 503 (with ``Retry-After``).
+``fields`` is present only for validation errors.
 """
 
 from __future__ import annotations
@@ -38,6 +39,19 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class Unavailable(exceptions.APIException):
+    """503: something the request depends on is down for a moment; ``wait`` seconds
+    become the ``Retry-After`` header (as for a 429)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Temporarily unavailable; try again shortly."
+    default_code = "unavailable"
+
+    def __init__(self, detail: str | None = None, wait: int | None = None) -> None:
+        super().__init__(detail)
+        self.wait = wait
 
 
 def _first_message(detail: Any) -> str:

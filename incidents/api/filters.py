@@ -11,6 +11,7 @@ import uuid
 import django_filters
 from django.db.models import Q, QuerySet
 
+from accounts.api.filters import UtcIsoDateTimeFilter
 from accounts.models import TeamMembership
 from accounts.validators import validate_time_zone
 from incidents.models import (
@@ -31,8 +32,8 @@ class IncidentFilter(django_filters.FilterSet):
     urgency = django_filters.MultipleChoiceFilter(choices=Urgency.choices)
     service = django_filters.UUIDFilter(field_name="service_id")
     dedup_key = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Incident

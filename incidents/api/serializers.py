@@ -73,7 +73,8 @@ class NoteSerializer(serializers.ModelSerializer):
         model = IncidentUpdate
         fields = ["id", "message", "user", "created_at"]
         read_only_fields = ["id", "user", "created_at"]
-        extra_kwargs = {"message": {"allow_blank": False, "max_length": 10_000}}
+        # The model allows a blank message (status changes have none); a note needs one.
+        extra_kwargs = {"message": {"required": True, "allow_blank": False, "max_length": 10_000}}
 
 
 class TimelineEntrySerializer(serializers.ModelSerializer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from accounts.api.filters import BooleanFilter
+from accounts.api.filters import BooleanFilter, UtcIsoDateTimeFilter
 from monitoring.models import (
     CheckResult,
     CheckState,
@@ -41,10 +41,10 @@ class CheckFilter(django_filters.FilterSet):
 class CheckResultFilter(django_filters.FilterSet):
     """``?since=…&until=…&status=down&location=us-east`` over one check's recent results."""
 
-    since = django_filters.IsoDateTimeFilter(
+    since = UtcIsoDateTimeFilter(
         field_name="checked_at", lookup_expr="gte", help_text="Results at or after this time."
     )
-    until = django_filters.IsoDateTimeFilter(
+    until = UtcIsoDateTimeFilter(
         field_name="checked_at", lookup_expr="lt", help_text="Results before this time."
     )
     status = django_filters.MultipleChoiceFilter(

@@ -25,6 +25,7 @@ from incidents.api.serializers import OrganizationRelatedField
 from incidents.models import Service
 from monitoring.api.filters import RESULT_STATUSES
 from monitoring.api.statistics import DEFAULT_WINDOW, MAX_WINDOW, Window, bucket_floor
+from monitoring.checks import secrets
 from monitoring.checks.config import (
     MAX_INTERVAL_S,
     MAX_TIMEOUT_S,
@@ -40,8 +41,6 @@ from monitoring.models import (
 )
 
 MAX_CONFIG_BYTES = 64 * 1024
-# Write-only settings: accepted, stored, never echoed back. Omitting one on update keeps it.
-SECRET_SETTINGS = ("basic_auth_password",)
 # Where config errors about the scheduling keys belong in the API's terms.
 COLUMN_OF = {
     "interval_s": "interval_seconds",
@@ -75,8 +74,15 @@ class CheckSerializer(serializers.ModelSerializer):
         required=False,
         help_text=(
             'Type-specific settings, e.g. `{"url": "https://example.com/health"}` for http. '
-            "`basic_auth_password` is write-only: it is never returned, and omitting it on "
-            "update keeps the stored one."
+            "Secrets are write-only. `basic_auth_password` is never returned; omitting it on "
+            "update keeps the stored one. The values of secret request `headers` are "
+            f'returned as `"{secrets.MASK}"`: `Authorization`, `Proxy-Authorization`, '
+            "`Cookie` and any header whose name contains auth, token, secret, key, password, "
+            "passwd, cookie, session, signature or credential (e.g. `X-Api-Key`). Sending "
+            f'`"{secrets.MASK}"` back (for such a header or `basic_auth_password`) keeps the '
+            "stored value, so a check read and written back keeps its secrets; a header "
+            "left out of `headers` is removed. The mask for a secret that is not stored is "
+            "a 400."
         ),
     )
     locations = serializers.SlugRelatedField(
@@ -129,11 +135,7 @@ class CheckSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: MonitoringCheck) -> dict[str, Any]:
         data = super().to_representation(instance)
-        data["config"] = {
-            key: value
-            for key, value in (instance.config or {}).items()
-            if key not in SECRET_SETTINGS
-        }
+        data["config"] = secrets.masked_config(instance.config)
         return data
 
     def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -154,8 +156,16 @@ class CheckSerializer(serializers.ModelSerializer):
         current = self.instance
         check_type = value_of(attrs, current, "check_type")
         config = dict(value_of(attrs, current, "config", {}) or {})
+        if "config" in attrs:
+            stored = current.config if current is not None else None
+            try:
+                config = secrets.restore_secrets(config, stored)
+            except secrets.MaskWithoutSecret as error:
+                raise serializers.ValidationError(
+                    {"config": {error.setting: [str(error)]}}
+                ) from None
         if current is not None and "config" in attrs and check_type == current.check_type:
-            for key in SECRET_SETTINGS:
+            for key in secrets.WRITE_ONLY_SETTINGS:
                 if key not in config and key in (current.config or {}):
                     config[key] = current.config[key]
         attrs["config"] = config

@@ -12,17 +12,22 @@ import uuid
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.errors import Conflict
+from accounts.api.errors import Conflict, ErrorSerializer, Unavailable
 from accounts.api.pagination import ApiCursorPagination
 from accounts.api.views import OrganizationViewSetMixin
-from monitoring import engine
+from monitoring import engine, on_demand
 from monitoring.api.filters import CheckFilter, CheckResultFilter, LocationFilter
 from monitoring.api.serializers import (
     CheckResultSerializer,
@@ -69,17 +74,42 @@ class CheckViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
         the next result."""
         return self._set_paused(False)
 
-    @extend_schema(request=None, responses=RunNowSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: RunNowSerializer,
+            429: OpenApiResponse(
+                ErrorSerializer,
+                f"Run on demand less than {on_demand.COOLDOWN_S} s ago (from the API or the "
+                f"UI), or the organization's {on_demand.ORGANIZATION_RUNS} on-demand runs per "
+                f"{on_demand.ORGANIZATION_WINDOW_S} s are spent; `Retry-After` says when to "
+                "retry. Also the per-key rate limit.",
+            ),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                "The run-now limit cannot be checked (Redis is down); see `Retry-After`.",
+            ),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="run-now")
     def run_now(self, request: Request, pk: str | None = None) -> Response:
         """Run the check once, now, from its first location, and record the result.
 
         The result counts like any other (it may confirm a failure and open an incident).
         A heartbeat check is evaluated instead: is its last ping overdue? 409 if paused.
+        On-demand runs are limited per check and per organization (429 with
+        `Retry-After`, see below): the run happens inside the request, and the limit keeps
+        it from probing a target faster than that, whatever the check points at.
         """
         check = self.get_object()
         if check.is_paused:
             raise Conflict("The check is paused; resume it first.")
+        try:
+            on_demand.claim_run_now(check)
+        except on_demand.RunNowTooSoon as refused:
+            raise Throttled(wait=refused.retry_after, detail=str(refused)) from None
+        except on_demand.RunNowUnavailable as refused:
+            raise Unavailable(str(refused), wait=refused.retry_after) from None
         outcome = engine.run_now(check)
         if outcome is None:
             raise Conflict("The check could not be run.")

@@ -312,3 +312,25 @@ def test_session_of_a_member_of_a_sees_only_a(client, admin_a, world_a, world_b)
     body = json.dumps(client.get("/api/v1/incidents/").json())
     assert "Incident a" in body and "Incident b" not in body
     assert client.get(f"/api/v1/incidents/{world_b.incident.pk}/").status_code == 404
+
+
+def test_run_now_on_b_neither_runs_nor_spends_bs_limits(api, world_a, world_b, monkeypatch):
+    from monitoring import on_demand
+
+    monkeypatch.setattr(on_demand, "ORGANIZATION_RUNS", 1)
+    for _ in range(3):
+        assert api.post(f"/api/v1/checks/{world_b.check.pk}/run-now/").status_code == 404
+    on_demand.claim_run_now(world_b.check)  # B's cooldown and budget are untouched
+    assert CheckResult.objects.filter(monitor=world_b.check).count() == 1
+
+
+def test_a_masked_header_never_pulls_bs_secret(api, world_a, world_b):
+    from monitoring.checks.secrets import MASK
+
+    MonitoringCheck.objects.filter(pk=world_b.check.pk).update(
+        config={"url": "http://127.0.0.1:9/b", "headers": {"Authorization": "Bearer b-secret"}}
+    )
+    config = {"url": "http://127.0.0.1:9/a", "headers": {"Authorization": MASK}}
+    response = api.patch(f"/api/v1/checks/{world_a.check.pk}/", {"config": config})
+    assert response.status_code == 400
+    assert "b-secret" not in str(MonitoringCheck.objects.get(pk=world_a.check.pk).config)

@@ -227,3 +227,39 @@ def test_nothing_is_half_written_when_a_request_fails(api, world_a):
     assert api.post("/api/v1/escalation-policies/", body).status_code == 400
     assert not EscalationPolicy.objects.filter(name="Broken").exists()
     assert (IncidentUpdate.objects.count(), Incident.objects.count()) == before
+
+
+# Found by the schema fuzzing against real objects (tests/api/test_schema.py).
+
+
+def test_a_note_without_a_message_is_a_400_naming_it(api, world_a):
+    url = f"/api/v1/incidents/{world_a.incident.pk}/notes/"
+    response = api.post(url, {})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"message": ["This field is required."]}
+    assert world_a.incident.updates.filter(update_type="note").count() == 1
+
+
+def test_times_with_any_iso_offset_filter_or_are_a_400(api, full_world_a):
+    """ISO 8601 allows offsets PostgreSQL refuses (beyond ±15:59), and times that leave
+    the calendar once shifted to UTC: the former filter as the same instant, the latter
+    are an invalid parameter, never a database error."""
+    check = full_world_a.check
+    for url, since, until in (
+        ("/api/v1/incidents/", "created_after", "created_before"),
+        (f"/api/v1/checks/{check.pk}/results/", "since", "until"),
+    ):
+        odd = api.get(url, **{since: "2000-01-01T00:00:00-20:46"})
+        assert odd.status_code == 200 and len(odd.json()["results"]) == 1, url
+        assert api.get(url, **{until: "2000-01-01T00:00:00+20:46"}).json()["results"] == []
+        edge = api.get(url, **{until: "0001-01-01T00:00:00+01:00"})
+        assert edge.status_code == 400 and until in edge.json()["error"]["fields"], url
+
+
+def test_notes_and_timeline_ignore_the_incident_lists_filters(api, world_a):
+    """They used to run the list's filters on the incident lookup: ``?status=resolved``
+    turned an open incident's notes into a 404 (and the schema listed those filters)."""
+    url = f"/api/v1/incidents/{world_a.incident.pk}"
+    notes = api.get(f"{url}/notes/", status="resolved", created_after="2999-01-01T00:00Z")
+    assert notes.status_code == 200 and [n["message"] for n in notes.json()] == ["Note a"]
+    assert api.get(f"{url}/timeline/", urgency="low").status_code == 200

@@ -62,7 +62,7 @@ def test_api_rate_limit_per_key_is_429_with_retry_after(api, read_api, world_a, 
 # An operation on one object meets random ids, answered 404 before any body or query is
 # read: the coverage phase's hundreds of variants per operation would test routing only
 # (and tripled the run time). Those operations get the fuzzing phase instead, aimed at real
-# objects for the monitoring and status-page resources (see ``real_object``).
+# objects of the key's organization, for every resource (see ``real_object``).
 CONFIG = SchemathesisConfig.from_dict(
     {"operations": [{"include-path-regex": r"\{", "phases": {"coverage": {"enabled": False}}}]}
 )
@@ -102,7 +102,8 @@ def fuzz_key(org_a, keep_test_connection) -> str:
 @pytest.fixture
 def real_object(org_a):
     """``real_object(path)``: the id of an object of the resource ``path`` names, made on
-    first use (so updates, actions and nested lists are fuzzed past the 404)."""
+    first use (so updates, actions and nested lists are fuzzed past the 404). A builder
+    returns the object, or the lookup value itself when it is not the primary key."""
     made: dict[str, str] = {}
 
     def build(path: str) -> str | None:
@@ -110,7 +111,8 @@ def real_object(org_a):
         if resource not in REAL_OBJECT_BUILDERS:
             return None
         if resource not in made:
-            made[resource] = str(REAL_OBJECT_BUILDERS[resource](org_a).pk)
+            built = REAL_OBJECT_BUILDERS[resource](org_a)
+            made[resource] = built if isinstance(built, str) else str(built.pk)
         return made[resource]
 
     return build
@@ -174,8 +176,104 @@ def _fuzzed_subscriber(organization):
     return subscribe(_fuzzed_page(organization), "webhook", "https://example.com/hook").subscriber
 
 
+def _fuzzed_member(organization):
+    from accounts.models import User
+    from tests.incidents.factories import member
+
+    existing = User.objects.filter(email="fuzzed@example.com").first()
+    return existing or member(organization, "fuzzed@example.com")
+
+
+def _fuzzed_team(organization):
+    from accounts.models import TeamGroup, TeamMembership
+
+    team, created = TeamGroup.objects.get_or_create(organization=organization, name="Fuzzed")
+    if created:
+        TeamMembership.objects.create(
+            organization=organization, team=team, user=_fuzzed_member(organization)
+        )
+    return team
+
+
+def _fuzzed_schedule(organization):
+    """A daily rotation of one member, so "on call now" and shifts have someone to name."""
+
+    from incidents.models import OnCallSchedule, ScheduleLayer, ScheduleLayerMember
+
+    schedule, created = OnCallSchedule.objects.get_or_create(
+        organization=organization, name="Fuzzed"
+    )
+    if created:
+        layer = ScheduleLayer.objects.create(
+            organization=organization,
+            schedule=schedule,
+            rotation_unit="days",
+            rotation_length=1,
+            # Before the documented example window of /shifts, so it has shifts to list.
+            rotation_start=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        )
+        ScheduleLayerMember.objects.create(
+            organization=organization, layer=layer, user=_fuzzed_member(organization)
+        )
+    return schedule
+
+
+def _fuzzed_policy(organization):
+    """Two levels (a member, then the schedule and the team) handing off to nobody."""
+    from incidents.models import EscalationPolicy
+    from tests.incidents.factories import policy
+
+    existing = EscalationPolicy.objects.filter(organization=organization, name="Fuzzed").first()
+    return existing or policy(
+        organization,
+        [
+            [_fuzzed_member(organization)],
+            [_fuzzed_schedule(organization), _fuzzed_team(organization)],
+        ],
+        name="Fuzzed",
+    )
+
+
+def _fuzzed_service(organization):
+    """Not the fuzz key's bare "Fuzzed" service: this one has a policy and an integration."""
+    from incidents.models import Service, ServiceIntegration
+
+    existing = Service.objects.filter(organization=organization, name="Fuzzed service").first()
+    if existing:
+        return existing
+    made = service(organization, _fuzzed_policy(organization), name="Fuzzed service")
+    ServiceIntegration.objects.create(organization=organization, service=made)
+    return made
+
+
+def _fuzzed_incident_response(organization):
+    """A triggered incident with a note, on a service with a policy (so acknowledge and
+    resolve run the whole lifecycle, escalation state included)."""
+    from incidents import lifecycle
+
+    opened = lifecycle.open_incident(
+        _fuzzed_service(organization), "Fuzzed", dedup_key="fuzzed"
+    ).incident
+    lifecycle.add_note(opened, _fuzzed_member(organization), "Fuzzed note")
+    return opened
+
+
+def _fuzzed_location(organization):
+    """Locations are shared by every organization and looked up by code."""
+    from monitoring.models import MonitoringLocation
+
+    return MonitoringLocation.objects.filter(is_active=True).order_by("code").first().code
+
+
 REAL_OBJECT_BUILDERS = {
+    "incidents": _fuzzed_incident_response,
+    "services": _fuzzed_service,
+    "escalation-policies": _fuzzed_policy,
+    "schedules": _fuzzed_schedule,
+    "users": _fuzzed_member,
+    "teams": _fuzzed_team,
     "checks": _fuzzed_check,
+    "monitoring-locations": _fuzzed_location,
     "status-pages": _fuzzed_page,
     "component-groups": _fuzzed_group,
     "components": _fuzzed_component,
@@ -190,7 +288,7 @@ REAL_OBJECT_BUILDERS = {
 def test_api_conforms_to_its_schema(case, fuzz_key, real_object):
     """No 5xx, documented statuses, bodies and headers as the schema says, auth enforced."""
     parameters = case.path_parameters or {}
-    for name in ("id", "check_id"):
+    for name in ("id", "check_id", "code"):
         if name in parameters:
             real = real_object(case.operation.path)
             if real is not None:
