@@ -272,9 +272,10 @@ def apply(
 
     The statement resolves the key on the narrow system path and writes as the app role
     for the key's organization (row-level security applies), so the event needs neither a
-    session nor the tenancy middleware's transaction. Outside a transaction it commits
-    together with the events other threads of this process are applying at the moment
-    (``incidents.group_commit``): the event is durable when this returns.
+    session nor the tenancy middleware's transaction. Outside a transaction it commits on
+    its own, or with ``EVENTS_GROUP_COMMIT`` together with the events other threads of this
+    process are applying at the moment (``incidents.group_commit``): either way the event
+    is durable when this returns.
     """
     event = (
         integration_key,

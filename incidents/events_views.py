@@ -251,8 +251,8 @@ class EventsFrontDoor:
     handler.
 
     By the time a request reaches :class:`EventsFastPathMiddleware` it has paid for
-    Django's handler: the request-started signal (connection housekeeping, which the
-    event's writer thread does for itself, ``incidents.group_commit``), the exception
+    Django's handler: the request-started signal (the same connection housekeeping runs
+    when the server closes the response, through request-finished), the exception
     wrappers of each middleware and the response plumbing. At a thousand events a second
     on two cores that is worth skipping. The same object decides which requests are
     events, the Host is validated the same way and SecurityMiddleware's headers are

@@ -31,8 +31,9 @@ def routing():
 
 
 @pytest.fixture
-def writer():
+def writer(settings):
     """A fresh writer per test, so its thread's connection is this test database's."""
+    settings.EVENTS_GROUP_COMMIT = True
     events._group_commits.clear()
     yield
     for writer in events._group_commits.values():
