@@ -261,5 +261,7 @@ def test_notes_and_timeline_ignore_the_incident_lists_filters(api, world_a):
     turned an open incident's notes into a 404 (and the schema listed those filters)."""
     url = f"/api/v1/incidents/{world_a.incident.pk}"
     notes = api.get(f"{url}/notes/", status="resolved", created_after="2999-01-01T00:00Z")
-    assert notes.status_code == 200 and [n["message"] for n in notes.json()] == ["Note a"]
+    assert notes.status_code == 200 and [n["message"] for n in notes.json()["results"]] == [
+        "Note a"
+    ]
     assert api.get(f"{url}/timeline/", urgency="low").status_code == 200

@@ -124,7 +124,12 @@ def test_deleting_a_check_deletes_its_results_in_every_partition(org_a):
 def test_finished_days_are_compacted_concurrently(org_a):
     check = make_check(org_a)
     east = location("us-east").pk
-    yesterday = NOW - dt.timedelta(days=1)
+    now = dt.datetime.now(dt.UTC)  # not the module's NOW: a run may cross midnight
+    # The newest day that counts as finished (its end lies SETTLE in the past): yesterday,
+    # or the day before in the first hours after midnight. Noon, so all 50 stay in it.
+    assert partitions.SETTLE == "1 hour"
+    finished = (now - dt.timedelta(hours=1, days=1)).date()
+    yesterday = dt.datetime.combine(finished, dt.time(12), tzinfo=dt.UTC)
     record_results(
         [(check.pk, east, result("up", at=yesterday - dt.timedelta(seconds=n))) for n in range(50)]
     )
@@ -141,5 +146,5 @@ def test_finished_days_are_compacted_concurrently(org_a):
     newest = CheckResult.objects.filter(monitor=check).order_by("-checked_at")[:3]
     assert [r.checked_at for r in newest] == [yesterday - dt.timedelta(seconds=n) for n in range(3)]
     # Today is not finished; yesterday is done: the next run moves on to older days.
-    assert day_name(NOW) + "_pkey" not in partitions.compact_closed_partitions(limit=40)
+    assert day_name(now) + "_pkey" not in partitions.compact_closed_partitions(limit=40)
     assert compacted[0] not in partitions.compact_closed_partitions(limit=40)
