@@ -24,6 +24,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.activity import record_activity
@@ -89,8 +91,30 @@ class _ComponentStatusesMixin:
             raise ValidationError({"components": f"Not on {page.name}: {', '.join(elsewhere)}."})
         return {c.pk: s for c, s in chosen.items()}
 
-    def bound_components(self) -> list[tuple[Component, forms.BoundField]]:
-        return [(c, self[_component_field(c)]) for c in self.components]
+    def bound_components(self) -> list[tuple[Component, str]]:
+        """Each component with its status select as HTML.
+
+        Built here rather than by the widget's templates: an organization with many status
+        pages puts hundreds of these selects on every incident page, and Django renders
+        each ``<option>`` through two templates (with 200 components that was 0.4 s).
+        """
+        rows = []
+        for component in self.components:
+            field = self[_component_field(component)]
+            chosen = str(field.value() or "")
+            options = format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (value, mark_safe(" selected") if value == chosen else "", label)
+                    for value, label in COMPONENT_CHOICES
+                ),
+            )
+            select = format_html(
+                '<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options
+            )
+            rows.append((component, select))
+        return rows
 
 
 class PublishForm(_ComponentStatusesMixin, forms.Form):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -61,6 +63,11 @@ def test_incident_page_offers_the_publish_form_prefilled(login, crew, setup, ope
     assert form[f"component-{setup.db.pk}"].value() == ""
     page = response.content.decode()
     assert "Publish to status page</button>" in page
+    # The selects as sent: the held status selected, the others "Not affected".
+    api_select = re.search(rf'<select name="component-{setup.api.pk}"[^>]*>(.*?)</select>', page)
+    assert api_select and '<option value="major_outage" selected>' in api_select[1]
+    db_select = re.search(rf'<select name="component-{setup.db.pk}"[^>]*>(.*?)</select>', page)
+    assert db_select and '<option value="" selected>Not affected</option>' in db_select[1]
     viewer = login(crew.viewer).get(reverse("incident-detail", args=[incident.pk]))
     assert viewer.context["publish_form"] is None
     assert "Publish to status page" not in viewer.content.decode()
