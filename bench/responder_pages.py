@@ -175,7 +175,9 @@ def main() -> None:
     measure(client, "status_pages", "/status-pages/")
     measure(client, "incident_list", "/incidents/")
     measure(client, "incident_list_filtered", "/incidents/?status=resolved&q=incident+9")
-    measure(client, "incident_detail", f"/incidents/{incident.pk}/")
+    typical = Incident.objects.exclude(pk=incident.pk).filter(status="triggered").first()
+    measure(client, "incident_detail", f"/incidents/{typical.pk}/")
+    measure(client, "incident_detail_300_notes", f"/incidents/{incident.pk}/")
     measure(client, "oncall", "/oncall/")
 
 

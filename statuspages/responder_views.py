@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from statuspages import services
 from statuspages.models import (
     CLOSED_INCIDENT_STATUSES,
     Component,
+    ComponentService,
     ComponentStatus,
     Impact,
     IncidentStatus,
@@ -194,11 +196,16 @@ def _org_pages(organization_id: uuid.UUID) -> tuple[list[StatusPage], list[Compo
     components = list(
         Component.objects.filter(organization_id=organization_id)
         .select_related("status_page")
-        .prefetch_related("services")
         .order_by("status_page__name", "position", "name")
     )
+    # One query for the links, not a prefetch: prefetching builds a queryset per component.
+    linked = defaultdict(set)
+    if components:
+        links = ComponentService.objects.filter(organization_id=organization_id)
+        for component_id, service_id in links.values_list("component_id", "service_id"):
+            linked[component_id].add(service_id)
     for component in components:
-        component.linked_service_ids = {s.pk for s in component.services.all()}
+        component.linked_service_ids = linked[component.pk]
     return pages, components
 
 
