@@ -3,11 +3,9 @@ else to Django untouched."""
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 
 from accounts.models import Organization
@@ -15,41 +13,16 @@ from incidents import events
 from incidents.events_views import EventsFrontDoor
 from incidents.models import Incident, ServiceIntegration
 from tests.incidents.factories import member, policy, service
+from tests.wsgi_calls import CountingDjango, call
 
 # Events on the front door are committed by the writer thread: committed data, not the
 # test's transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class CountingDjango:
-    """Django's own WSGI handler, counting the requests that reach it."""
-
-    def __init__(self) -> None:
-        self.handler = WSGIHandler()
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.handler(environ, start_response)
-
-
-def call(app, path: str, body: dict | bytes = b"", method: str = "POST", host: str = "127.0.0.1"):
+def post(app, path: str, body: dict | bytes = b"", method: str = "POST", host: str = "127.0.0.1"):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": host,
-        "SERVER_PORT": "80", "HTTP_HOST": host, "wsgi.url_scheme": "http",
-        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(raw)),
-        "wsgi.input": io.BytesIO(raw), "wsgi.errors": io.StringIO(), "SERVER_PROTOCOL": "HTTP/1.1",
-    }  # fmt: skip
-    answer: dict = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"], answer["headers"] = status, dict(response_headers)
-
-    result = app(environ, start_response)
-    content = b"".join(result)
-    result.close()
-    return answer["status"], answer["headers"], content
+    return call(app, path, method=method, body=raw, content_type="application/json", host=host)
 
 
 @pytest.fixture
@@ -81,7 +54,7 @@ def test_an_event_is_answered_without_django_and_as_the_stack_answers(routing, d
     door = EventsFrontDoor(django_app)
     full = Client().post("/v2/enqueue", trigger(routing, "a"), content_type="application/json")
 
-    status, headers, body = call(door, "/v2/enqueue", trigger(routing, "b"))
+    status, headers, body = post(door, "/v2/enqueue", trigger(routing, "b"))
 
     assert django_app.calls == 0
     assert status == "202 Accepted"
@@ -92,11 +65,11 @@ def test_an_event_is_answered_without_django_and_as_the_stack_answers(routing, d
     assert Incident.objects.filter(service=routing.service, dedup_key="b").exists()
 
     full = Client().post("/v2/enqueue", {"routing_key": "x"}, content_type="application/json")
-    status, _, body = call(door, "/v2/enqueue", {"routing_key": "x"})
+    status, _, body = post(door, "/v2/enqueue", {"routing_key": "x"})
     assert (status, json.loads(body)) == ("400 Bad Request", full.json())
 
     alert = {"version": "4", "status": "firing", "groupKey": '{}:{a="b"}', "alerts": []}
-    status, _, body = call(door, f"/integrations/alertmanager/{routing.integration_key}", alert)
+    status, _, body = post(door, f"/integrations/alertmanager/{routing.integration_key}", alert)
     assert status == "200 OK" and json.loads(body)["status"] == "success"
     assert django_app.calls == 0
 
@@ -104,16 +77,16 @@ def test_an_event_is_answered_without_django_and_as_the_stack_answers(routing, d
 def test_everything_else_goes_to_django(routing, django_app):
     door = EventsFrontDoor(django_app)
 
-    assert call(door, "/v2/enqueue", trigger(routing, "c"), host="evil.example")[0].startswith(
+    assert post(door, "/v2/enqueue", trigger(routing, "c"), host="evil.example")[0].startswith(
         "400"
     )
     assert django_app.calls == 1  # the disallowed host got Django's own answer
     assert not Incident.objects.filter(dedup_key="c").exists()
 
-    assert call(door, "/v2/enqueue", method="GET")[0].startswith("405")
+    assert post(door, "/v2/enqueue", method="GET")[0].startswith("405")
     assert django_app.calls == 2
 
-    assert call(door, "/v2/not-an-endpoint", trigger(routing, "d"))[0].startswith("404")
+    assert post(door, "/v2/not-an-endpoint", trigger(routing, "d"))[0].startswith("404")
     assert django_app.calls == 3
 
 
@@ -122,5 +95,5 @@ def test_an_error_in_the_view_gets_djangos_error_response(routing, django_app, m
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(events, "apply_event", broken)
-    status, _, _ = call(EventsFrontDoor(django_app), "/v2/enqueue", trigger(routing, "e"))
+    status, _, _ = post(EventsFrontDoor(django_app), "/v2/enqueue", trigger(routing, "e"))
     assert status.startswith("500") and django_app.calls == 0

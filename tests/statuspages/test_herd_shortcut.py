@@ -3,46 +3,16 @@ hands everything else to Django untouched."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 
 from statuspages.herd import StatusPageHerdShortcut
 from statuspages.models import Component, StatusPage
+from tests.wsgi_calls import CountingDjango, call
 
 # Django's real handler runs its request signals (which may close the connection), as in
 # production: committed data, not the test's transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class CountingDjango:
-    """Django's own WSGI handler, counting the requests that reach it."""
-
-    def __init__(self) -> None:
-        self.handler = WSGIHandler()
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.handler(environ, start_response)
-
-
-def call(app, path: str, host: str = "127.0.0.1", **headers: str) -> tuple[str, dict, bytes]:
-    environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": host,
-        "SERVER_PORT": "80", "HTTP_HOST": host, "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO(), "SERVER_PROTOCOL": "HTTP/1.1",
-        **{f"HTTP_{name.upper()}": value for name, value in headers.items()},
-    }  # fmt: skip
-    answer: dict = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"], answer["headers"] = status, dict(response_headers)
-
-    body = b"".join(app(environ, start_response))
-    return answer["status"], answer["headers"], body
 
 
 @pytest.fixture
