@@ -296,12 +296,6 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
-# Events (PagerDuty v2, Alertmanager) arriving together in one web process committed
-# together by one writer thread (incidents/group_commit.py). Off by default: it saves
-# PostgreSQL a fifth of its CPU per event but serializes each process's writes, and on the
-# 2-core reference machine (database on the same host) bench/events_ingest.py measured
-# fewer events/s with it. Worth turning on where each commit waits on slow storage.
-EVENTS_GROUP_COMMIT = env.bool("EVENTS_GROUP_COMMIT", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Alert24 API",
     "DESCRIPTION": (

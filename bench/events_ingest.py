@@ -79,6 +79,7 @@ def _client(url: str, key: str, events: int, concurrency: int, mode: str) -> dic
         return {
             "latencies": latencies,
             "elapsed": elapsed,
+            "started": started,  # perf_counter is the system's monotonic clock: comparable
             "cpu": time.process_time() - cpu,
             "failures": failures[:5],
         }
@@ -147,6 +148,20 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> 
             pass
         time.sleep(0.3)
     raise SystemExit("gunicorn did not come up")
+
+
+def _inbox_drained(started: float, timeout: float = 120) -> float:
+    """Seconds from ``started`` until no accepted event waits to be applied."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM event_inbox WHERE failed_at IS NULL")
+            if cursor.fetchone()[0] == 0:
+                return time.perf_counter() - started
+        time.sleep(0.01)
+    raise SystemExit("accepted events were still waiting to be applied after two minutes")
 
 
 def _check_outcome(svc, events: int) -> None:
@@ -239,6 +254,7 @@ def main() -> None:
             result = json.loads(out.read_text())
             if result["failures"]:
                 raise SystemExit(f"{mode}: non-202 answers, e.g. {result['failures']}")
+            applied_after = _inbox_drained(started=result["started"])
             if mode == "warmup":
                 continue
             cpu_after = _cpu_seconds(processes)
@@ -246,6 +262,9 @@ def main() -> None:
             figure(f"{mode}_events_per_second", len(latencies) / result["elapsed"])
             figure(f"{mode}_p50_ms", _percentile(latencies, 0.50))
             figure(f"{mode}_p99_ms", _percentile(latencies, 0.99))
+            # Accepted is not yet applied: how long until the last event of the burst was
+            # applied (the inbox empty), counted from the first request.
+            figure(f"{mode}_applied_per_second", len(latencies) / applied_after)
             # CPU per event does not depend on what else the machine runs, unlike the
             # figures above: on 2 cores, 2000 / the sum is the ceiling in events/s.
             cpu = {name: cpu_after[name] - cpu_before[name] for name in processes}

@@ -33,6 +33,7 @@ from incidents.models import (
     EscalationPolicy,
     EscalationRule,
     EscalationTarget,
+    InboxEvent,
     Incident,
     IncidentAssignment,
     IncidentEscalation,
@@ -517,3 +518,13 @@ class IncidentEscalationAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["incident__title"]
     list_select_related = ["incident"]
+
+
+@admin.register(InboxEvent)
+class InboxEventAdmin(ReadOnlyAdmin):
+    """Events accepted but not applied: normally empty a moment after they arrive, so
+    what shows here is an event that failed to apply (with why), or a backlog."""
+
+    list_display = ["received_at", "action", "dedup_key", "title", "attempts", "failed_at", "error"]
+    list_filter = ["action", ("failed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["dedup_key", "title", "error"]

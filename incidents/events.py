@@ -39,7 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from incidents import group_commit, lifecycle
+from incidents import event_inbox, lifecycle
 from incidents.models import Incident, Severity
 
 MAX_EVENT_BYTES = 512 * 1024
@@ -256,6 +256,12 @@ class Applied:
     created: bool
 
 
+APPLY_SQL = (
+    "SELECT outcome, incident, opened FROM apply_integration_event("
+    "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+)
+
+
 def apply(
     integration_key: str,
     action: str,
@@ -268,16 +274,15 @@ def apply(
     description: str = "",
     reason: str | None = None,
 ) -> Applied | None:
-    """Apply one event in one database statement; None if no integration has the key.
+    """Apply one event now, in one database statement; None if no integration has the key.
 
-    The statement resolves the key on the narrow system path and writes as the app role
-    for the key's organization (row-level security applies), so the event needs neither a
-    session nor the tenancy middleware's transaction. Outside a transaction it commits on
-    its own, or with ``EVENTS_GROUP_COMMIT`` together with the events other threads of this
-    process are applying at the moment (``incidents.group_commit``): either way the event
-    is durable when this returns.
+    For Alertmanager's webhook and change events, which answer with what they did, and
+    for Events API events inside a caller's transaction. The statement resolves the key on
+    the narrow system path and writes as the app role for the key's organization (row-level
+    security applies), so the event needs neither a session nor the tenancy middleware's
+    transaction; outside a transaction it commits on its own.
     """
-    event = (
+    event = [
         integration_key,
         action,
         dedup_key,
@@ -287,14 +292,11 @@ def apply(
         json.dumps(details or {}),
         description,
         reason,
-    )
-    if connection.in_atomic_block or not settings.EVENTS_GROUP_COMMIT:
-        _trust_busy_connection()
-        with connection.cursor() as cursor:
-            cursor.execute(group_commit.SINGLE_SQL, [settings.DATABASE_APP_ROLE, *event])
-            outcome, incident_id, created = cursor.fetchone()
-    else:
-        outcome, incident_id, created = _group_commit().apply(event)
+    ]
+    _trust_busy_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(APPLY_SQL, [settings.DATABASE_APP_ROLE, *event])
+        outcome, incident_id, created = cursor.fetchone()
     if outcome == "unknown_key":
         return None
     if created:
@@ -305,16 +307,6 @@ def apply(
 
 _BUSY_SECONDS = 1.0
 _last_used = threading.local()
-
-
-_group_commits: dict[str, group_commit.GroupCommit] = {}
-
-
-def _group_commit() -> group_commit.GroupCommit:
-    role = settings.DATABASE_APP_ROLE
-    if role not in _group_commits:
-        _group_commits[role] = group_commit.GroupCommit(role)
-    return _group_commits[role]
 
 
 def _trust_busy_connection() -> None:
@@ -331,10 +323,28 @@ def _trust_busy_connection() -> None:
 
 
 def apply_event(event: Event) -> str | None:
-    """Carry out a validated event; returns the dedup key, or None for an unknown key."""
+    """Accept a validated event; returns the dedup key, or None for an unknown key.
+
+    A request's event goes to the inbox (``incidents.event_inbox``): durable when this
+    returns, applied a moment later in a batch. Inside a caller's transaction (a
+    management command, a test) it is applied in that transaction instead, so the caller
+    sees the incident before it commits.
+    """
     dedup_key = event.dedup_key
     if event.action == "trigger":
         dedup_key = dedup_key or uuid.uuid4().hex
+    if not connection.in_atomic_block:
+        accepted = event_inbox.accept(
+            event.routing_key,
+            event.action,
+            dedup_key=dedup_key,
+            title=event.summary if event.action == "trigger" else "",
+            severity=event.severity if event.action == "trigger" else "",
+            details=event.details if event.action == "trigger" else None,
+            reason=None if event.action == "trigger" else "via Events API",
+        )
+        return dedup_key if accepted else None
+    if event.action == "trigger":
         applied = apply(
             event.routing_key,
             "trigger",

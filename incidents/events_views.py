@@ -13,6 +13,7 @@ failure before the write answers 400 with PagerDuty's body and writes nothing.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import threading
@@ -146,6 +147,15 @@ def _invalid_routing_key() -> JsonResponse:
 @post_only
 def enqueue(request: HttpRequest) -> JsonResponse:
     """PagerDuty Events API v2: trigger, acknowledge or resolve; 202 with the dedup key."""
+    answer = accept_event(request)
+    return answer if isinstance(answer, HttpResponse) else JsonResponse(answer, status=202)
+
+
+def accept_event(request: HttpRequest) -> dict | JsonResponse:
+    """The 202 body for an accepted event, or the error response.
+
+    Split from :func:`enqueue` so the front door can answer the 202 without building a
+    response object."""
     try:
         body = events.parse_json_object(
             _read_body(request, events.MAX_EVENT_BYTES), request.content_type or ""
@@ -159,8 +169,7 @@ def enqueue(request: HttpRequest) -> JsonResponse:
     dedup_key = events.apply_event(event)
     if dedup_key is None:
         return _invalid_routing_key()
-    body = {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
-    return JsonResponse(body, status=202)
+    return {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
 
 
 @csrf_exempt
@@ -268,12 +277,21 @@ class EventsFrontDoor:
         self.django_app = django_app
         self.fast_path = EventsFastPathMiddleware(get_response=django_app)
         self.security = SecurityMiddleware(get_response=django_app)
+        self.security_headers: dict[bool, list[tuple[str, str]]] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "").startswith(
             self.PREFIXES
         ):
-            response = self.answer(WSGIRequest(environ))
+            request = WSGIRequest(environ)
+            response = self.answer(request)
+            if isinstance(response, bytes):  # an accepted event: the 202, ready to send
+                start_response("202 Accepted", [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(response))),
+                    *self.headers_for(request),
+                ])  # fmt: skip
+                return [response]
             if response is not None:
                 start_response(f"{response.status_code} {response.reason_phrase}", [
                     *response.items()
@@ -281,8 +299,9 @@ class EventsFrontDoor:
                 return response
         return self.django_app(environ, start_response)
 
-    def answer(self, request: WSGIRequest) -> HttpResponse | None:
-        """The event's answer, or None to let Django handle the request as usual."""
+    def answer(self, request: WSGIRequest) -> HttpResponse | bytes | None:
+        """The event's answer (the 202's body as bytes, the common case, or a response),
+        or None to let Django handle the request as usual."""
         try:
             if settings.SECURE_SSL_REDIRECT and not request.is_secure():
                 return None
@@ -293,8 +312,27 @@ class EventsFrontDoor:
         except Exception:  # e.g. DisallowedHost: Django answers it with its 400
             return None
         try:
-            response = view()
+            if request.path_info == "/v2/enqueue":
+                # The ingest hot path: no response object, no request-finished signal
+                # (event_inbox.accept looks after the database connection itself).
+                answer = accept_event(request)
+                if isinstance(answer, dict):
+                    return json.dumps(answer).encode()
+                response = answer
+            else:
+                response = view()
         except Exception as error:
             response = response_for_exception(request, error)
         response.headers.setdefault("Content-Length", str(len(response.content)))
         return self.security.process_response(request, response)
+
+    def headers_for(self, request: WSGIRequest) -> list[tuple[str, str]]:
+        """SecurityMiddleware's headers for a request like this one: they depend only on
+        its settings (read when it was made) and on whether the request is secure."""
+        secure = request.is_secure()
+        if secure not in self.security_headers:
+            sample = self.security.process_response(request, HttpResponse())
+            self.security_headers[secure] = [
+                (name, value) for name, value in sample.items() if name != "Content-Type"
+            ]
+        return self.security_headers[secure]

@@ -920,3 +920,48 @@ class NotificationHistory(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target}: {self.status}"
+
+
+class InboxEvent(OrganizationScopedModel):
+    """An accepted Events API event waiting to be applied (see ``sql/event_inbox.sql``).
+
+    The row is what makes the 202 durable; applying deletes it in the same transaction, so
+    the inbox is normally empty a moment after a burst. What stays is an event that failed
+    to apply: retried, and after five attempts kept with ``failed_at`` and the error.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # No foreign key constraint: its check takes a share lock on the organization's row
+    # for every accepted event, and concurrent accepts then contend on that one row. An
+    # organization deleted while its events wait loses its integrations too, so the
+    # applier finds no key for them and drops them, as it would any event for a deleted
+    # integration.
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    integration_key = models.CharField(max_length=32)
+    action = models.CharField(max_length=16)
+    dedup_key = models.CharField(max_length=255, null=True, blank=True)
+    title = models.TextField(blank=True, default="", db_default="")
+    severity = models.CharField(max_length=16, blank=True, default="", db_default="")
+    details = models.JSONField(default=dict, db_default=models.Value({}, models.JSONField()))
+    reason = models.CharField(max_length=200, null=True, blank=True)
+    received_at = models.DateTimeField(db_default=Now(), editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    error = models.TextField(blank=True, default="", db_default="")
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "event_inbox"
+        ordering = ["id"]
+        verbose_name = "inbox event"
+        # The applier reads the oldest waiting events by primary key. No organization
+        # index: one more entry per accepted event, for admin lists over a table that is
+        # empty most of the time.
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.dedup_key or ''} ({self.received_at:%Y-%m-%d %H:%M:%S})"

@@ -35,3 +35,10 @@ def notify_handoffs() -> int:
     from incidents.handoffs import notify_handoffs as notify
 
     return notify()
+
+
+@shared_task(name="incidents.apply_event_inbox", ignore_result=True)
+def apply_event_inbox() -> dict[str, int]:
+    from incidents.event_inbox import apply_waiting
+
+    return apply_waiting()

@@ -5,15 +5,14 @@ from accounts.roles import Role
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _stop_event_writers(django_db_setup, django_db_blocker):
-    """Events posted to a live server are committed by a writer thread of this process
-    (incidents/group_commit.py); it must let go of its connection before the test
-    database is dropped."""
+def _stop_event_inbox_applier(django_db_setup, django_db_blocker):
+    """Events posted to a live server are applied by a thread of this process
+    (incidents/event_inbox.py); it must let go of its connection before the test database
+    is dropped."""
     yield
-    from incidents import events
+    from incidents.event_inbox import applier
 
-    for writer in events._group_commits.values():
-        writer.stop()
+    applier.stop()
 
 
 @pytest.fixture

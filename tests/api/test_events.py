@@ -11,6 +11,7 @@ import redis
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.test import Client
+from django_celery_beat.models import PeriodicTask
 
 from accounts.api import throttling
 from accounts.models import UserActivityLog
@@ -430,3 +431,9 @@ def test_escalation_kicks_are_debounced_to_one_now_and_one_trailing(kick_state):
     lifecycle._kick_covered_until = 0.0
     lifecycle.kick_escalation_sweep()
     assert kick_state.llen(queue) == queued + 3  # a new window kicks at once again
+
+
+def test_beat_applies_waiting_events_as_the_safety_net():
+    # Registered by a migration (test_event_inbox.py shows what it does; it flushes tables).
+    task = PeriodicTask.objects.get(task="incidents.apply_event_inbox")
+    assert task.enabled and (task.interval.every, task.interval.period) == (30, "seconds")

@@ -9,14 +9,14 @@ import pytest
 from django.test import Client
 
 from accounts.models import Organization
-from incidents import events
+from incidents import event_inbox, events
 from incidents.events_views import EventsFrontDoor
 from incidents.models import Incident, ServiceIntegration
 from tests.incidents.factories import member, policy, service
 from tests.wsgi_calls import CountingDjango, call
 
-# Events on the front door are committed by the writer thread: committed data, not the
-# test's transaction.
+# Events on the front door go to the inbox and are applied by another connection (the
+# applier thread, or apply_waiting() here): committed data, not the test's transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -30,10 +30,7 @@ def routing():
     organization = Organization.objects.create(name="Acme", slug="acme")
     responder = member(organization, "oncall@example.com")
     svc = service(organization, policy(organization, [[responder]]), name="Checkout")
-    yield ServiceIntegration.objects.create(organization=organization, service=svc)
-    for writer in events._group_commits.values():
-        writer.stop()
-    events._group_commits.clear()
+    return ServiceIntegration.objects.create(organization=organization, service=svc)
 
 
 @pytest.fixture
@@ -62,6 +59,7 @@ def test_an_event_is_answered_without_django_and_as_the_stack_answers(routing, d
     for name in ["Content-Type", "X-Content-Type-Options", "Referrer-Policy"]:
         assert headers[name] == full[name], name
     assert headers["Content-Length"] == str(len(body))
+    event_inbox.apply_waiting()  # the 202 means accepted; applied a moment later
     assert Incident.objects.filter(service=routing.service, dedup_key="b").exists()
 
     full = Client().post("/v2/enqueue", {"routing_key": "x"}, content_type="application/json")
@@ -81,6 +79,7 @@ def test_everything_else_goes_to_django(routing, django_app):
         "400"
     )
     assert django_app.calls == 1  # the disallowed host got Django's own answer
+    event_inbox.apply_waiting()
     assert not Incident.objects.filter(dedup_key="c").exists()
 
     assert post(door, "/v2/enqueue", method="GET")[0].startswith("405")

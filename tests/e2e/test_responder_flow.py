@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import OrganizationMember, User
-from incidents import lifecycle
+from incidents import event_inbox, lifecycle
 from incidents.models import OnCallSchedule, ScheduleLayer, ScheduleLayerMember
 from tests.incidents.factories import policy, service
 
@@ -196,6 +196,7 @@ def test_alert_details_from_an_event_images_load_only_on_request(
     )
     with urllib.request.urlopen(request) as response:
         assert response.status == 202
+    event_inbox.apply_waiting()  # accepted; applied now rather than racing the applier thread
     incident = Incident.objects.get(dedup_key="latency-checkout")
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
