@@ -176,6 +176,4 @@ def test_waiting_events_are_isolated_by_organization(routing, door, applier_down
 
     event_inbox.apply_waiting()
     assert Incident.objects.get(dedup_key="acme-disk").organization_id == routing.organization_id
-    assert Incident.objects.get(dedup_key="globex-disk").organization_id == (
-        other.organization_id
-    )
+    assert Incident.objects.get(dedup_key="globex-disk").organization_id == (other.organization_id)
