@@ -20,10 +20,12 @@ import json
 import logging
 import threading
 import time
+import weakref
 
 import psycopg
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from psycopg import pq
 
 from incidents import lifecycle
 
@@ -65,7 +67,10 @@ def accept(
     _close_if_obsolete()
     try:
         accepted = _accept_now(params)
-    except psycopg.OperationalError:
+    except psycopg.Error:
+        raw = connection.connection
+        if raw is not None and raw.pgconn.status == pq.ConnStatus.OK:
+            raise  # the statement failed, not the connection
         connection.close()
         accepted = _accept_now(params)
     if accepted:
@@ -73,11 +78,28 @@ def accept(
     return accepted
 
 
+_ACCEPT_STATEMENT = b"alert24_accept_integration_event"
+_prepared_on: weakref.WeakSet = weakref.WeakSet()  # connections holding the statement
+
+
 def _accept_now(params: list) -> bool:
+    """One call into libpq: psycopg's cursor machinery (adapting, result conversion) cost
+    as much Python as the rest of the request."""
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(ACCEPT_SQL, params, prepare=True)
-        return cursor.fetchone()[0] is not None
+    raw = connection.connection
+    if raw not in _prepared_on:
+        statement = ACCEPT_SQL.replace("%s", "${}").format(*range(1, 8)).encode()
+        _check(raw, raw.pgconn.prepare(_ACCEPT_STATEMENT, statement), pq.ExecStatus.COMMAND_OK)
+        _prepared_on.add(raw)
+    values = [None if value is None else value.encode() for value in params]
+    result = raw.pgconn.exec_prepared(_ACCEPT_STATEMENT, values)
+    _check(raw, result, pq.ExecStatus.TUPLES_OK)
+    return result.get_value(0, 0) is not None
+
+
+def _check(raw: psycopg.Connection, result: pq.abc.PGresult, expected: pq.ExecStatus) -> None:
+    if result.status != expected:
+        raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
 
 
 _housekeeping = threading.local()

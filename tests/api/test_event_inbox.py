@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -18,6 +19,7 @@ from incidents import event_inbox, lifecycle
 from incidents.events_views import EventsFrontDoor
 from incidents.models import InboxEvent, Incident, IncidentUpdate, ServiceIntegration
 from incidents.tasks import apply_event_inbox
+from tests.child_processes import database_url
 from tests.incidents.factories import member, policy, service
 from tests.wsgi_calls import CountingDjango, call
 
@@ -177,3 +179,15 @@ def test_waiting_events_are_isolated_by_organization(routing, door, applier_down
     event_inbox.apply_waiting()
     assert Incident.objects.get(dedup_key="acme-disk").organization_id == routing.organization_id
     assert Incident.objects.get(dedup_key="globex-disk").organization_id == (other.organization_id)
+
+
+def test_a_connection_the_server_dropped_is_replaced_without_losing_the_event(routing, door):
+    send(door, routing, "trigger", "before")
+    with psycopg.connect(database_url()) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+    status, _ = send(door, routing, "trigger", "after")
+
+    assert status == "202 Accepted"
+    event_inbox.apply_waiting()
+    assert set(Incident.objects.values_list("dedup_key", flat=True)) == {"before", "after"}
