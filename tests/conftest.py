@@ -1,4 +1,6 @@
 import pytest
+from django.conf import global_settings
+from django.test import override_settings
 
 from accounts.models import Organization, OrganizationMember, User
 from accounts.roles import Role
@@ -14,6 +16,16 @@ def _stop_event_writers(django_db_setup, django_db_blocker):
 
     for writer in events._group_commits.values():
         writer.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Hashing a password the production way (PBKDF2, a million rounds) costs 0.3-1.7 s on
+    the CI box, and factories give every member one. Tests hash with MD5 instead; the
+    production hashers stay listed, so passwords set by a child process still verify."""
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", *global_settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
 
 
 @pytest.fixture
