@@ -132,12 +132,6 @@ def add_monitoring_and_pages(world: SimpleNamespace, tag: str) -> SimpleNamespac
     return world
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Users here never log in with a password; hashing one properly costs ~0.3 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world_a(org_a) -> SimpleNamespace:
     return build_world(org_a, "a")

@@ -44,9 +44,9 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def playwright_instance():
-    """Playwright for one module, stopped after it.
+    """Playwright for the browser tests, stopped after them.
 
     Its sync API runs an event loop in this thread while it lives, which would break later
     tests' ``asyncio.run()``; and the test's own ORM calls (setting up rows, opening an
@@ -67,18 +67,23 @@ def playwright_instance():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture
-def page(request, playwright_instance, tmp_path, settings):
-    settings.LIVE_POLL_SECONDS = 1
-    context = playwright_instance.chromium.launch_persistent_context(
-        user_data_dir=str(tmp_path / "chromium-profile"),  # fresh profile per test
-        executable_path=str(CHROMIUM),
-        args=CHROMIUM_ARGS,
-        headless=True,
-        viewport={"width": 1280, "height": 900},
+@pytest.fixture(scope="package")
+def browser(playwright_instance):
+    """One Chromium for all browser tests: starting one costs seconds on the CI box."""
+    launched = playwright_instance.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
     )
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def page(request, browser, settings):
+    settings.LIVE_POLL_SECONDS = 1
+    # A fresh context per test: its own cookies, storage and cache, like a new profile.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
-    page = context.pages[0] if context.pages else context.new_page()
+    page = context.new_page()
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:

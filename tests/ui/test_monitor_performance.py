@@ -7,57 +7,54 @@ out); the budgets are that plus each page's own. Timings belong in bench/, not h
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from monitoring.models import CheckResult, MonitoringCheck, MonitoringStatistic
+from monitoring.models import CheckResult, MonitoringCheck
 from statuspages.models import Component, StatusPage
 from tests.monitoring.factories import location, make_check
 
 
-def many_monitors(org, count: int = 10_000, with_stats: int = 300) -> list[MonitoringCheck]:
-    states = ["up", "up", "up", "degraded", "down", "unconfirmed_down", "pending"]
-    checks = MonitoringCheck.objects.bulk_create(
-        [
-            MonitoringCheck(
-                id=uuid.uuid4(),
-                organization=org,
-                name=f"Monitor {n:05}",
-                check_type="http",
-                config={"url": f"https://site{n}.example/health"},
-                state=states[n % len(states)],
-                last_checked_at=timezone.now(),
-            )
-            for n in range(count)
-        ],
-        batch_size=2000,
-    )
+def many_monitors(org, count: int = 10_000, with_stats: int = 300) -> None:
+    """``count`` HTTP monitors in seven states, and a day of hourly and a month of daily
+    statistics for the first ``with_stats`` down ones (the first page shows problems first).
+    Made by two INSERT ... SELECT statements: built as model instances they took ~30 s."""
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-    day = hour.replace(hour=0)
-    rows = []
-    # The down ones: the first page shows problems first.
-    for check in [c for c in checks if c.state == "down"][:with_stats]:
-        for h in range(24):
-            rows.append(
-                MonitoringStatistic(
-                    organization=org, monitor=check, period="hour",
-                    bucket_start=hour - dt.timedelta(hours=h), total_checks=60, up_checks=59,
-                    down_checks=1, response_count=59, response_sum_ms=59 * 100,
-                    avg_response_ms=100 + h, p95_response_ms=180,
-                )
-            )  # fmt: skip
-        for d in range(30):
-            rows.append(
-                MonitoringStatistic(
-                    organization=org, monitor=check, period="day",
-                    bucket_start=day - dt.timedelta(days=d), total_checks=1440, up_checks=1440,
-                )
-            )  # fmt: skip
-    MonitoringStatistic.objects.bulk_create(rows, batch_size=5000)
-    return checks
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO monitoring_checks (organization_id, name, check_type, config, state,
+                                           last_checked_at)
+            SELECT %(org)s, 'Monitor ' || lpad(n::text, 5, '0'), 'http',
+                   jsonb_build_object('url', 'https://site' || n || '.example/health'),
+                   (ARRAY['up', 'up', 'up', 'degraded', 'down', 'unconfirmed_down',
+                          'pending'])[n %% 7 + 1],
+                   %(now)s
+            FROM generate_series(0, %(count)s - 1) AS n
+            """,
+            {"org": org.pk, "now": timezone.now(), "count": count},
+        )
+        cursor.execute(
+            """
+            WITH down AS (
+                SELECT id FROM monitoring_checks
+                WHERE organization_id = %(org)s AND state = 'down' ORDER BY name LIMIT %(stats)s
+            )
+            INSERT INTO monitoring_statistics (organization_id, check_id, period, bucket_start,
+                total_checks, up_checks, down_checks, response_count, response_sum_ms,
+                avg_response_ms, p95_response_ms)
+            SELECT %(org)s, down.id, 'hour', %(hour)s - h * interval '1 hour', 60, 59, 1, 59,
+                   59 * 100, 100 + h, 180
+            FROM down CROSS JOIN generate_series(0, 23) AS h
+            UNION ALL
+            SELECT %(org)s, down.id, 'day', %(day)s - d * interval '1 day', 1440, 1440, 0, 0, 0,
+                   NULL, NULL
+            FROM down CROSS JOIN generate_series(0, 29) AS d
+            """,
+            {"org": org.pk, "stats": with_stats, "hour": hour, "day": hour.replace(hour=0)},
+        )
 
 
 def test_monitor_list_with_10000_monitors(login, crew, org_a, django_assert_max_num_queries):
