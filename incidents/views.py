@@ -25,7 +25,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Prefetch, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.http import (
     Http404,
     HttpRequest,
@@ -60,7 +71,12 @@ from incidents.models import (
 )
 
 PAGE_SIZE = 25
-TIMELINE_LIMIT = 300
+# The incident page shows the newest entries of the timeline, with a link to all of them
+# (``?timeline=all``, which the live fragment keeps); "all" stops at TIMELINE_LIMIT, the
+# API pages through the rest.
+TIMELINE_RECENT = 50
+TIMELINE_LIMIT = 1000
+TIMELINE_ALL = "all"
 # Duplicate events on the timeline that show what they carried (newest first); older ones
 # keep their one-line message, so a noisy source cannot make the page huge.
 TIMELINE_EVENT_DETAILS = 20
@@ -250,18 +266,60 @@ class TimelineEntry:
     details: alert_details.AlertDetails | None = None
 
 
-def _timeline(incident: Incident) -> list[TimelineEntry]:
-    """Timeline rows plus every delivery attempt, newest first.
+@dataclass
+class Timeline:
+    entries: list[TimelineEntry]
+    total: int
+    showing_all: bool
 
-    A finished delivery also leaves a "notification" timeline row; the delivery row carries
-    the same facts and its live status, so that duplicate is shown once.
-    """
-    deliveries = list(
-        NotificationHistory.objects.filter(incident=incident)
-        .select_related("user")
-        .order_by("-created_at")[:TIMELINE_LIMIT]
+    @property
+    def more(self) -> int:
+        return self.total - len(self.entries)
+
+
+def _timeline_deliveries(incident: Incident):
+    """Delivery attempts, in the order the timeline shows them (when sent, else queued)."""
+    return NotificationHistory.objects.filter(incident=incident).order_by(
+        Coalesce("sent_at", "created_at").desc(), "-created_at"
     )
-    shown = {str(row.pk) for row in deliveries}
+
+
+def _timeline_updates(incident: Incident):
+    """Timeline rows, without the "notification" rows of deliveries shown as such.
+
+    A finished delivery also leaves a "notification" row; the delivery row carries the
+    same facts and its live status, so that duplicate is left out here, in SQL, so the
+    newest N of the two lists together are exactly the newest N entries.
+    """
+    delivered = NotificationHistory.objects.annotate(key=Cast("pk", TextField())).filter(
+        incident_id=incident.pk, key=OuterRef("history")
+    )
+    return (
+        IncidentUpdate.objects.filter(incident=incident)
+        .annotate(history=KeyTextTransform("history", "metadata"))
+        .exclude(Exists(delivered), update_type=IncidentUpdate.Kind.NOTIFICATION)
+        .order_by("-created_at")
+    )
+
+
+def _timeline(incident: Incident, limit: int = TIMELINE_RECENT) -> Timeline:
+    """The newest ``limit`` timeline rows and delivery attempts together, newest first.
+
+    Two queries of at most ``limit + 1`` rows each, and a count only when one of them has
+    more than that (a long incident): a typical incident pays no count.
+    """
+    deliveries = list(_timeline_deliveries(incident).select_related("user")[: limit + 1])
+    updates = list(_timeline_updates(incident).select_related("user")[: limit + 1])
+    if len(deliveries) > limit or len(updates) > limit:
+        total = (
+            _timeline_deliveries(incident)
+            .order_by()
+            .values_list("pk")
+            .union(_timeline_updates(incident).order_by().values_list("pk"), all=True)
+            .count()
+        )
+    else:
+        total = len(deliveries) + len(updates)
     entries = [
         TimelineEntry(
             at=row.sent_at or row.created_at,
@@ -276,20 +334,10 @@ def _timeline(incident: Incident) -> list[TimelineEntry]:
             attempts=row.attempts,
             error=row.error,
         )
-        for row in deliveries
+        for row in deliveries[:limit]
     ]
-    updates = (
-        IncidentUpdate.objects.filter(incident=incident)
-        .select_related("user")
-        .order_by("-created_at")[:TIMELINE_LIMIT]
-    )
     described = 0
-    for update in updates:
-        if (
-            update.update_type == IncidentUpdate.Kind.NOTIFICATION
-            and update.metadata.get("history") in shown
-        ):
-            continue
+    for update in updates[:limit]:
         details = None
         if update.update_type == IncidentUpdate.Kind.DEDUP and described < TIMELINE_EVENT_DETAILS:
             details = alert_details.describe_update(update.metadata)
@@ -308,7 +356,11 @@ def _timeline(incident: Incident) -> list[TimelineEntry]:
             )
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries[:TIMELINE_LIMIT]
+    return Timeline(entries[:limit], total, limit > TIMELINE_RECENT)
+
+
+def _timeline_mode(request: HttpRequest) -> str:
+    return TIMELINE_ALL if request.GET.get("timeline") == TIMELINE_ALL else ""
 
 
 def _get_incident(request: HttpRequest, pk: uuid.UUID) -> Incident:
@@ -323,6 +375,8 @@ def _get_incident(request: HttpRequest, pk: uuid.UUID) -> Incident:
 
 def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     escalation = IncidentEscalation.objects.filter(incident=incident).first()
+    showing_all = _timeline_mode(request) == TIMELINE_ALL
+    timeline = _timeline(incident, TIMELINE_LIMIT if showing_all else TIMELINE_RECENT)
     return {
         "incident": incident,
         "assignees": [
@@ -332,7 +386,8 @@ def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
             .order_by("created_at")
         ],
         "escalation": escalation,
-        "timeline": _timeline(incident),
+        "timeline": timeline.entries,
+        "timeline_info": timeline,
         "seen": _seen(incident),
         **_abilities(request),
     }
@@ -366,7 +421,9 @@ def render_incident(
     context["alert_details"] = alert_details.describe(
         incident.details, source=incident.source, dedup_key=incident.dedup_key
     )
-    context["etag"] = live.incident_version(incident.pk, request.membership.role)
+    context["etag"] = live.incident_version(
+        incident.pk, request.membership.role, _timeline_mode(request)
+    )
     if context["can_respond"]:
         context["members"] = _members(request.organization.pk)
         context["policies"] = EscalationPolicy.objects.filter(organization=request.organization)
@@ -387,7 +444,7 @@ def incident_live(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The incident page's live fragment (status, assignees, buttons, timeline)."""
     if not Incident.objects.filter(pk=pk, organization=request.organization).exists():
         raise Http404("No such incident.")
-    etag = live.incident_version(pk, request.membership.role)
+    etag = live.incident_version(pk, request.membership.role, _timeline_mode(request))
     if (unchanged := _not_modified(request, etag)) is not None:
         return unchanged
     incident = _get_incident(request, pk)
