@@ -81,6 +81,7 @@ TIMELINE_ALL = "all"
 # keep their one-line message, so a noisy source cannot make the page huge.
 TIMELINE_EVENT_DETAILS = 20
 CALENDAR_DAYS = 14
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 SNOOZE_CHOICES = [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (480, "8 hours")]
 SNOOZE_CHOICES += [(1440, "24 hours")]
@@ -264,6 +265,8 @@ class TimelineEntry:
     attempts: int = 0
     error: str = ""
     details: alert_details.AlertDetails | None = None
+    at_iso: str = ""
+    at_label: str = ""
 
 
 @dataclass
@@ -356,7 +359,14 @@ def _timeline(incident: Incident, limit: int = TIMELINE_RECENT) -> Timeline:
             )
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)
-    return Timeline(entries[:limit], total, limit > TIMELINE_RECENT)
+    entries = entries[:limit]
+    # The template's date filter costs ~40 µs a call, twice per entry; this is the same
+    # text (the responder's zone, English month) for a fraction of that.
+    for entry in entries:
+        local = timezone.localtime(entry.at)
+        entry.at_iso = local.isoformat()
+        entry.at_label = f"{MONTHS[local.month - 1]} {local.day}, {local:%H:%M:%S}"
+    return Timeline(entries, total, limit > TIMELINE_RECENT)
 
 
 def _timeline_mode(request: HttpRequest) -> str:
@@ -426,11 +436,16 @@ def render_incident(
     )
     if context["can_respond"]:
         context["members"] = _members(request.organization.pk)
-        context["policies"] = EscalationPolicy.objects.filter(organization=request.organization)
-        context["merge_candidates"] = (
+        context["policies"] = list(
+            EscalationPolicy.objects.filter(organization=request.organization)
+            .only("id", "name")
+            .order_by("name")
+        )
+        context["merge_candidates"] = list(
             Incident.objects.filter(organization=request.organization, merged_into__isnull=True)
             .exclude(status=Incident.Status.RESOLVED)
             .exclude(pk=incident.pk)
+            .only("id", "title")
             .order_by("-created_at")[:30]
         )
         context["snooze_choices"] = SNOOZE_CHOICES

@@ -21,12 +21,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Prefetch
+from django.forms.utils import flatatt
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.activity import record_activity
@@ -106,30 +107,38 @@ class _ComponentStatusesMixin:
         }
         return {pk: status for pk, status in chosen.items() if status}
 
-    def bound_components(self) -> list[tuple[Component, str]]:
-        """Each component with its status select as HTML.
+    def select(self, name: str) -> SafeString:
+        """The field's ``<select>``, built here rather than by the widget's templates.
 
-        Built here rather than by the widget's templates: Django renders each ``<option>``
-        through two templates, a tenth of a millisecond apiece that adds up on a page with
-        many components.
+        Django renders each ``<option>`` through two templates, a tenth of a millisecond
+        apiece; the incident page has a select per component plus the page chooser.
         """
-        rows = []
-        for component in self.components:
-            field = self[_component_field(component)]
-            chosen = str(field.value() or "")
-            options = format_html_join(
-                "",
-                '<option value="{}"{}>{}</option>',
-                (
-                    (value, mark_safe(" selected") if value == chosen else "", label)
-                    for value, label in COMPONENT_CHOICES
-                ),
-            )
-            select = format_html(
-                '<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options
-            )
-            rows.append((component, select))
-        return rows
+        field = self[name]
+        attrs = dict(field.field.widget.attrs)
+        if field.field.required:
+            attrs["required"] = True
+        chosen = str(field.value() or "")
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (value, mark_safe(" selected") if str(value) == chosen else "", label)
+                for value, label in field.field.choices
+            ),
+        )
+        return format_html(
+            '<select name="{}" id="{}"{}>{}</select>',
+            field.html_name,
+            field.auto_id,
+            flatatt(attrs),
+            options,
+        )
+
+    def bound_components(self) -> list[tuple[Component, SafeString]]:
+        """Each component with its status select as HTML."""
+        return [
+            (component, self.select(_component_field(component))) for component in self.components
+        ]
 
 
 class PublishForm(_ComponentStatusesMixin, forms.Form):
@@ -183,6 +192,9 @@ class PublishForm(_ComponentStatusesMixin, forms.Form):
         held = services.component_status_for_severity(incident.severity)
         linked = {pk: held for pk in choice.service_components}
         self._add_component_fields(choice.components, linked)
+
+    def selects(self) -> dict[str, SafeString]:
+        return {name: self.select(name) for name in ("status_page", "status", "impact")}
 
     def clean_status_page(self) -> StatusPage:
         page = self.pages.get(self.cleaned_data["status_page"])
