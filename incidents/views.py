@@ -25,18 +25,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import (
-    Case,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    TextField,
-    Value,
-    When,
-)
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Case, IntegerField, Prefetch, Value, When
 from django.http import (
     Http404,
     HttpRequest,
@@ -52,6 +41,7 @@ from accounts.activity import record_activity
 from accounts.models import User
 from accounts.roles import Permission
 from incidents import alert_details, lifecycle, live, oncall
+from incidents import timeline as incident_timeline
 from incidents.calendar import schedule_ical_url, user_ical_url
 from incidents.models import (
     EscalationPolicy,
@@ -60,8 +50,6 @@ from incidents.models import (
     Incident,
     IncidentAssignment,
     IncidentEscalation,
-    IncidentUpdate,
-    NotificationHistory,
     OnCallSchedule,
     ScheduleLayer,
     ScheduleLayerMember,
@@ -77,11 +65,7 @@ PAGE_SIZE = 25
 TIMELINE_RECENT = 50
 TIMELINE_LIMIT = 1000
 TIMELINE_ALL = "all"
-# Duplicate events on the timeline that show what they carried (newest first); older ones
-# keep their one-line message, so a noisy source cannot make the page huge.
-TIMELINE_EVENT_DETAILS = 20
 CALENDAR_DAYS = 14
-MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 SNOOZE_CHOICES = [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (480, "8 hours")]
 SNOOZE_CHOICES += [(1440, "24 hours")]
@@ -251,124 +235,6 @@ def incident_list_rows(request: HttpRequest) -> HttpResponse:
 # --- One incident ---------------------------------------------------------------------------
 
 
-@dataclass
-class TimelineEntry:
-    at: dt.datetime
-    kind: str
-    label: str
-    message: str
-    user: User | None
-    channel: str = ""
-    target: str = ""
-    delivery_status: str = ""
-    delivery_status_label: str = ""
-    attempts: int = 0
-    error: str = ""
-    details: alert_details.AlertDetails | None = None
-    at_iso: str = ""
-    at_label: str = ""
-
-
-@dataclass
-class Timeline:
-    entries: list[TimelineEntry]
-    total: int
-    showing_all: bool
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.entries)
-
-
-def _timeline_deliveries(incident: Incident):
-    """Delivery attempts, in the order the timeline shows them (when sent, else queued)."""
-    return NotificationHistory.objects.filter(incident=incident).order_by(
-        Coalesce("sent_at", "created_at").desc(), "-created_at"
-    )
-
-
-def _timeline_updates(incident: Incident):
-    """Timeline rows, without the "notification" rows of deliveries shown as such.
-
-    A finished delivery also leaves a "notification" row; the delivery row carries the
-    same facts and its live status, so that duplicate is left out here, in SQL, so the
-    newest N of the two lists together are exactly the newest N entries.
-    """
-    delivered = NotificationHistory.objects.annotate(key=Cast("pk", TextField())).filter(
-        incident_id=incident.pk, key=OuterRef("history")
-    )
-    return (
-        IncidentUpdate.objects.filter(incident=incident)
-        .annotate(history=KeyTextTransform("history", "metadata"))
-        .exclude(Exists(delivered), update_type=IncidentUpdate.Kind.NOTIFICATION)
-        .order_by("-created_at")
-    )
-
-
-def _timeline(incident: Incident, limit: int = TIMELINE_RECENT) -> Timeline:
-    """The newest ``limit`` timeline rows and delivery attempts together, newest first.
-
-    Two queries of at most ``limit + 1`` rows each, and a count only when one of them has
-    more than that (a long incident): a typical incident pays no count.
-    """
-    deliveries = list(_timeline_deliveries(incident).select_related("user")[: limit + 1])
-    updates = list(_timeline_updates(incident).select_related("user")[: limit + 1])
-    if len(deliveries) > limit or len(updates) > limit:
-        total = (
-            _timeline_deliveries(incident)
-            .order_by()
-            .values_list("pk")
-            .union(_timeline_updates(incident).order_by().values_list("pk"), all=True)
-            .count()
-        )
-    else:
-        total = len(deliveries) + len(updates)
-    entries = [
-        TimelineEntry(
-            at=row.sent_at or row.created_at,
-            kind="delivery",
-            label="Notification",
-            message="",
-            user=row.user,
-            channel=row.channel,
-            target=row.target,
-            delivery_status=row.status,
-            delivery_status_label=row.get_status_display(),
-            attempts=row.attempts,
-            error=row.error,
-        )
-        for row in deliveries[:limit]
-    ]
-    described = 0
-    for update in updates[:limit]:
-        details = None
-        if update.update_type == IncidentUpdate.Kind.DEDUP and described < TIMELINE_EVENT_DETAILS:
-            details = alert_details.describe_update(update.metadata)
-            described += details is not None
-        entries.append(
-            TimelineEntry(
-                at=update.created_at,
-                kind=update.update_type,
-                label=update.get_update_type_display(),
-                message=update.message,
-                user=update.user,
-                channel=update.metadata.get("channel", "")
-                if isinstance(update.metadata, dict)
-                else "",
-                details=details,
-            )
-        )
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    entries = entries[:limit]
-    # The template's date filter costs ~40 µs a call, twice per entry; this is the same
-    # text (the responder's zone, English month) for a fraction of that.
-    for entry in entries:
-        local = timezone.localtime(entry.at)
-        entry.at_iso = local.isoformat()
-        entry.at_label = f"{MONTHS[local.month - 1]} {local.day}, {local:%H:%M:%S}"
-    return Timeline(entries, total, limit > TIMELINE_RECENT)
-
-
 def _timeline_mode(request: HttpRequest) -> str:
     return TIMELINE_ALL if request.GET.get("timeline") == TIMELINE_ALL else ""
 
@@ -386,7 +252,9 @@ def _get_incident(request: HttpRequest, pk: uuid.UUID) -> Incident:
 def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     escalation = IncidentEscalation.objects.filter(incident=incident).first()
     showing_all = _timeline_mode(request) == TIMELINE_ALL
-    timeline = _timeline(incident, TIMELINE_LIMIT if showing_all else TIMELINE_RECENT)
+    timeline = incident_timeline.read(
+        incident.pk, TIMELINE_LIMIT if showing_all else TIMELINE_RECENT, showing_all=showing_all
+    )
     return {
         "incident": incident,
         "assignees": [

@@ -134,7 +134,7 @@ def test_timeline_shows_the_newest_entries_and_links_to_all(login, crew, open_in
     assert at == sorted(at, reverse=True)
     # The deliveries sent in the future (+1..5 min) are newest: who, channel, status, error.
     assert [e.kind for e in timeline[:5]] == ["delivery"] * 5
-    assert timeline[0].error == "carrier said no 4" and timeline[0].user == crew.manager
+    assert timeline[0].error == "carrier said no 4" and timeline[0].user == str(crew.manager)
     assert timeline[5].message == "note 59"
     page = response.content.decode()
     assert "duplicate" not in page and "carrier said no 4" in page
