@@ -13,11 +13,19 @@ swing with the neighbours, CPU time much less, so compare those between runs.
 Like ``alert24.wsgi`` at start-up, the bench freezes what is loaded before it measures
 (``gc.freeze()``): otherwise a full garbage collection walking every long-lived object
 lands in some request and is what its p99 shows.
+
+``--only incident_detail`` times just the pages whose name contains that text (the data
+is built anyway); ``--profile`` adds a cProfile of each timed page (top functions by
+cumulative and own time) on stderr, to see where a slow page spends it.
 """
 
 from __future__ import annotations
 
+import argparse
+import cProfile
 import gc
+import io
+import pstats
 import statistics
 import sys
 import time
@@ -148,10 +156,12 @@ def open_incidents(organization: Organization, user: User) -> Incident:
     return last
 
 
-def measure(client: Client, name: str, url: str) -> None:
+def measure(client: Client, name: str, url: str, options: argparse.Namespace) -> None:
+    if options.only and not any(part in name for part in options.only):
+        return
     client.get(url)  # warm caches (templates, query plans)
     timings, cpu = [], []
-    for _ in range(ROUNDS):
+    for _ in range(options.rounds):
         start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         timings.append((time.perf_counter() - start) * 1000)
@@ -161,24 +171,58 @@ def measure(client: Client, name: str, url: str) -> None:
     figure(f"{name}_p50_ms", statistics.median(timings))
     figure(f"{name}_p99_ms", timings[min(len(timings) - 1, int(len(timings) * 0.99))])
     figure(f"{name}_cpu_p50_ms", statistics.median(cpu))
+    if options.profile:
+        profile(client, name, url, options.rounds)
+
+
+def profile(client: Client, name: str, url: str, rounds: int) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(rounds):
+        client.get(url)
+    profiler.disable()
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(30)
+        print(f"== {name}: {rounds} requests by {order}\n{out.getvalue()}", file=sys.stderr)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", help="time only pages whose name has this")
+    parser.add_argument("--profile", action="store_true", help="cProfile each page (stderr)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="requests per page")
+    options = parser.parse_args()
     client, busy, incident = build()
     get_resolver().url_patterns  # noqa: B018  (as alert24.wsgi: views imported, then frozen)
     gc.collect()
     gc.freeze()
-    measure(client, "monitor_list", "/monitors/")
-    measure(client, "monitor_list_filtered", "/monitors/?state=up&q=site1&page=5")
-    measure(client, "monitor_list_last_page", f"/monitors/?page={MONITORS // 50}")
-    measure(client, "monitor_detail", f"/monitors/{busy.pk}/")
-    measure(client, "status_pages", "/status-pages/")
-    measure(client, "incident_list", "/incidents/")
-    measure(client, "incident_list_filtered", "/incidents/?status=resolved&q=incident+9")
+    for name, url in [
+        ("monitor_list", "/monitors/"),
+        ("monitor_list_filtered", "/monitors/?state=up&q=site1&page=5"),
+        ("monitor_list_last_page", f"/monitors/?page={MONITORS // 50}"),
+        ("monitor_detail", f"/monitors/{busy.pk}/"),
+        ("status_pages", "/status-pages/"),
+        ("incident_list", "/incidents/"),
+        ("incident_list_filtered", "/incidents/?status=resolved&q=incident+9"),
+    ]:
+        measure(client, name, url, options)
     typical = Incident.objects.exclude(pk=incident.pk).filter(status="triggered").first()
-    measure(client, "incident_detail", f"/incidents/{typical.pk}/")
-    measure(client, "incident_detail_300_notes", f"/incidents/{incident.pk}/")
-    measure(client, "oncall", "/oncall/")
+    measure(client, "incident_detail", f"/incidents/{typical.pk}/", options)
+    measure(client, "incident_detail_300_notes", f"/incidents/{incident.pk}/", options)
+    # The whole timeline on request (?timeline=all), and the publish form's component
+    # selects for another status page (fetched when the responder picks that page).
+    measure(
+        client, "incident_detail_300_notes_all", f"/incidents/{incident.pk}/?timeline=all", options
+    )
+    page = StatusPage.objects.filter(organization_id=typical.organization_id).order_by("-name")[0]
+    measure(
+        client,
+        "incident_publish_components",
+        f"/incidents/{typical.pk}/status-page/components/?status_page={page.pk}",
+        options,
+    )
+    measure(client, "oncall", "/oncall/", options)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from accounts.activity import record_activity
 from accounts.models import User
 from accounts.roles import Permission
 from incidents import alert_details, lifecycle, live, oncall
+from incidents import timeline as incident_timeline
 from incidents.calendar import schedule_ical_url, user_ical_url
 from incidents.models import (
     EscalationPolicy,
@@ -49,8 +50,6 @@ from incidents.models import (
     Incident,
     IncidentAssignment,
     IncidentEscalation,
-    IncidentUpdate,
-    NotificationHistory,
     OnCallSchedule,
     ScheduleLayer,
     ScheduleLayerMember,
@@ -60,10 +59,12 @@ from incidents.models import (
 )
 
 PAGE_SIZE = 25
-TIMELINE_LIMIT = 300
-# Duplicate events on the timeline that show what they carried (newest first); older ones
-# keep their one-line message, so a noisy source cannot make the page huge.
-TIMELINE_EVENT_DETAILS = 20
+# The incident page shows the newest entries of the timeline, with a link to all of them
+# (``?timeline=all``, which the live fragment keeps); "all" stops at TIMELINE_LIMIT, the
+# API pages through the rest.
+TIMELINE_RECENT = 50
+TIMELINE_LIMIT = 1000
+TIMELINE_ALL = "all"
 CALENDAR_DAYS = 14
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 SNOOZE_CHOICES = [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (480, "8 hours")]
@@ -234,81 +235,8 @@ def incident_list_rows(request: HttpRequest) -> HttpResponse:
 # --- One incident ---------------------------------------------------------------------------
 
 
-@dataclass
-class TimelineEntry:
-    at: dt.datetime
-    kind: str
-    label: str
-    message: str
-    user: User | None
-    channel: str = ""
-    target: str = ""
-    delivery_status: str = ""
-    delivery_status_label: str = ""
-    attempts: int = 0
-    error: str = ""
-    details: alert_details.AlertDetails | None = None
-
-
-def _timeline(incident: Incident) -> list[TimelineEntry]:
-    """Timeline rows plus every delivery attempt, newest first.
-
-    A finished delivery also leaves a "notification" timeline row; the delivery row carries
-    the same facts and its live status, so that duplicate is shown once.
-    """
-    deliveries = list(
-        NotificationHistory.objects.filter(incident=incident)
-        .select_related("user")
-        .order_by("-created_at")[:TIMELINE_LIMIT]
-    )
-    shown = {str(row.pk) for row in deliveries}
-    entries = [
-        TimelineEntry(
-            at=row.sent_at or row.created_at,
-            kind="delivery",
-            label="Notification",
-            message="",
-            user=row.user,
-            channel=row.channel,
-            target=row.target,
-            delivery_status=row.status,
-            delivery_status_label=row.get_status_display(),
-            attempts=row.attempts,
-            error=row.error,
-        )
-        for row in deliveries
-    ]
-    updates = (
-        IncidentUpdate.objects.filter(incident=incident)
-        .select_related("user")
-        .order_by("-created_at")[:TIMELINE_LIMIT]
-    )
-    described = 0
-    for update in updates:
-        if (
-            update.update_type == IncidentUpdate.Kind.NOTIFICATION
-            and update.metadata.get("history") in shown
-        ):
-            continue
-        details = None
-        if update.update_type == IncidentUpdate.Kind.DEDUP and described < TIMELINE_EVENT_DETAILS:
-            details = alert_details.describe_update(update.metadata)
-            described += details is not None
-        entries.append(
-            TimelineEntry(
-                at=update.created_at,
-                kind=update.update_type,
-                label=update.get_update_type_display(),
-                message=update.message,
-                user=update.user,
-                channel=update.metadata.get("channel", "")
-                if isinstance(update.metadata, dict)
-                else "",
-                details=details,
-            )
-        )
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries[:TIMELINE_LIMIT]
+def _timeline_mode(request: HttpRequest) -> str:
+    return TIMELINE_ALL if request.GET.get("timeline") == TIMELINE_ALL else ""
 
 
 def _get_incident(request: HttpRequest, pk: uuid.UUID) -> Incident:
@@ -323,6 +251,10 @@ def _get_incident(request: HttpRequest, pk: uuid.UUID) -> Incident:
 
 def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     escalation = IncidentEscalation.objects.filter(incident=incident).first()
+    showing_all = _timeline_mode(request) == TIMELINE_ALL
+    timeline = incident_timeline.read(
+        incident.pk, TIMELINE_LIMIT if showing_all else TIMELINE_RECENT, showing_all=showing_all
+    )
     return {
         "incident": incident,
         "assignees": [
@@ -332,7 +264,8 @@ def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
             .order_by("created_at")
         ],
         "escalation": escalation,
-        "timeline": _timeline(incident),
+        "timeline": timeline.entries,
+        "timeline_info": timeline,
         "seen": _seen(incident),
         **_abilities(request),
     }
@@ -366,14 +299,21 @@ def render_incident(
     context["alert_details"] = alert_details.describe(
         incident.details, source=incident.source, dedup_key=incident.dedup_key
     )
-    context["etag"] = live.incident_version(incident.pk, request.membership.role)
+    context["etag"] = live.incident_version(
+        incident.pk, request.membership.role, _timeline_mode(request)
+    )
     if context["can_respond"]:
         context["members"] = _members(request.organization.pk)
-        context["policies"] = EscalationPolicy.objects.filter(organization=request.organization)
-        context["merge_candidates"] = (
+        context["policies"] = list(
+            EscalationPolicy.objects.filter(organization=request.organization)
+            .only("id", "name")
+            .order_by("name")
+        )
+        context["merge_candidates"] = list(
             Incident.objects.filter(organization=request.organization, merged_into__isnull=True)
             .exclude(status=Incident.Status.RESOLVED)
             .exclude(pk=incident.pk)
+            .only("id", "title")
             .order_by("-created_at")[:30]
         )
         context["snooze_choices"] = SNOOZE_CHOICES
@@ -387,7 +327,7 @@ def incident_live(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The incident page's live fragment (status, assignees, buttons, timeline)."""
     if not Incident.objects.filter(pk=pk, organization=request.organization).exists():
         raise Http404("No such incident.")
-    etag = live.incident_version(pk, request.membership.role)
+    etag = live.incident_version(pk, request.membership.role, _timeline_mode(request))
     if (unchanged := _not_modified(request, etag)) is not None:
         return unchanged
     incident = _get_incident(request, pk)

@@ -12,6 +12,11 @@ urlpatterns = [
         name="status-page-publish-from-incident",
     ),
     path(
+        "incidents/<uuid:pk>/status-page/components/",
+        views.publish_components,
+        name="status-page-publish-components",
+    ),
+    path(
         "incidents/<uuid:pk>/status-page/<uuid:published_pk>/updates/",
         views.update_from_incident,
         name="status-page-update-from-incident",

@@ -21,12 +21,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Prefetch
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.forms.utils import flatatt
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.activity import record_activity
@@ -68,9 +69,17 @@ def _component_field(component: Component) -> str:
 
 
 class _ComponentStatusesMixin:
-    """One "status" select per component of the page(s) in play: what the incident holds it at."""
+    """One "status" select per component of ONE page: what the incident holds it at.
+
+    Only the chosen page's components are fields (an organization with 20 pages would
+    otherwise put hundreds of selects on every incident page). A ``component-<id>`` posted
+    for a component that is not a field here (another page's, another organization's, one
+    deleted meanwhile) is refused by name rather than dropped: the responder meant to mark
+    it, and a public incident without it would tell customers less than they think.
+    """
 
     components: list[Component]
+    page_name: str
 
     def _add_component_fields(self, components: list[Component], initial: dict) -> None:
         self.components = components
@@ -82,45 +91,64 @@ class _ComponentStatusesMixin:
                 initial=initial.get(component.pk, NOT_AFFECTED),
             )
 
-    def component_statuses(self, page: StatusPage) -> dict[uuid.UUID, str]:
+    def _refuse_foreign_components(self) -> None:
+        for key in self.data:
+            if key.startswith("component-") and key not in self.fields and self.data.get(key):
+                self.add_error(
+                    None,
+                    f"{key}: not a component of {self.page_name}; reload the page and choose "
+                    "the affected components again.",
+                )
+
+    def component_statuses(self) -> dict[uuid.UUID, str]:
         chosen = {
-            component: self.cleaned_data.get(_component_field(component))
+            component.pk: self.cleaned_data.get(_component_field(component))
             for component in self.components
         }
-        chosen = {c: s for c, s in chosen.items() if s}
-        elsewhere = [c.name for c in chosen if c.status_page_id != page.pk]
-        if elsewhere:
-            raise ValidationError({"components": f"Not on {page.name}: {', '.join(elsewhere)}."})
-        return {c.pk: s for c, s in chosen.items()}
+        return {pk: status for pk, status in chosen.items() if status}
 
-    def bound_components(self) -> list[tuple[Component, str]]:
-        """Each component with its status select as HTML.
+    def select(self, name: str) -> SafeString:
+        """The field's ``<select>``, built here rather than by the widget's templates.
 
-        Built here rather than by the widget's templates: an organization with many status
-        pages puts hundreds of these selects on every incident page, and Django renders
-        each ``<option>`` through two templates (with 200 components that was 0.4 s).
+        Django renders each ``<option>`` through two templates, a tenth of a millisecond
+        apiece; the incident page has a select per component plus the page chooser.
         """
-        rows = []
-        for component in self.components:
-            field = self[_component_field(component)]
-            chosen = str(field.value() or "")
-            options = format_html_join(
-                "",
-                '<option value="{}"{}>{}</option>',
-                (
-                    (value, mark_safe(" selected") if value == chosen else "", label)
-                    for value, label in COMPONENT_CHOICES
-                ),
-            )
-            select = format_html(
-                '<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options
-            )
-            rows.append((component, select))
-        return rows
+        field = self[name]
+        attrs = dict(field.field.widget.attrs)
+        if field.field.required:
+            attrs["required"] = True
+        chosen = str(field.value() or "")
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (value, mark_safe(" selected") if str(value) == chosen else "", label)
+                for value, label in field.field.choices
+            ),
+        )
+        return format_html(
+            '<select name="{}" id="{}"{}>{}</select>',
+            field.html_name,
+            field.auto_id,
+            flatatt(attrs),
+            options,
+        )
+
+    def bound_components(self) -> list[tuple[Component, SafeString]]:
+        """Each component with its status select as HTML."""
+        return [
+            (component, self.select(_component_field(component))) for component in self.components
+        ]
 
 
 class PublishForm(_ComponentStatusesMixin, forms.Form):
-    status_page = forms.ModelChoiceField(queryset=StatusPage.objects.none(), label="Status page")
+    """Open a public incident: the page chooser, and the selects of the chosen page only.
+
+    Changing the chooser fetches that page's selects (:func:`publish_components`); the
+    POST is validated against the page it names, whatever the browser showed.
+    """
+
+    status_page = forms.TypedChoiceField(label="Status page", coerce=uuid.UUID)
     name = forms.CharField(max_length=300, label="Title")
     status = forms.ChoiceField(choices=UPDATE_STATUSES, initial=IncidentStatus.INVESTIGATING)
     impact = forms.ChoiceField(choices=Impact.choices)
@@ -138,27 +166,46 @@ class PublishForm(_ComponentStatusesMixin, forms.Form):
         self,
         *args: Any,
         incident: Incident,
-        pages: list[StatusPage],
-        components: list[Component],
+        choice: PageChoice,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status_page"].queryset = StatusPage.objects.filter(
-            organization_id=incident.organization_id
+        self.pages = {page.pk: page for page in choice.pages}
+        self.page_id = choice.page.pk if choice.page else None
+        self.page_name = choice.page.name if choice.page else "this status page"
+        chooser = self.fields["status_page"]
+        chooser.choices = [(page.pk, page.name) for page in choice.pages]
+        chooser.initial = choice.page.pk if choice.page else None
+        chooser.widget.attrs.update(
+            {
+                "hx-get": reverse("status-page-publish-components", args=[incident.pk]),
+                "hx-target": f"#{PUBLISH_COMPONENTS_ID}",
+                "hx-swap": "outerHTML",
+                "hx-trigger": "change",
+                "hx-disabled-elt": "#sp-publish-form button[type=submit]",
+            }
         )
-        if len(pages) == 1:
-            self.fields["status_page"].initial = pages[0].pk
         self.fields["name"].initial = incident.title[:300]
         self.fields["impact"].initial = services.SEVERITY_IMPACT.get(
             incident.severity, Impact.MINOR
         )
         held = services.component_status_for_severity(incident.severity)
-        linked = {
-            c.pk: held
-            for c in components
-            if incident.service_id and incident.service_id in c.linked_service_ids
-        }
-        self._add_component_fields(components, linked)
+        linked = {pk: held for pk in choice.service_components}
+        self._add_component_fields(choice.components, linked)
+
+    def selects(self) -> dict[str, SafeString]:
+        return {name: self.select(name) for name in ("status_page", "status", "impact")}
+
+    def clean_status_page(self) -> StatusPage:
+        page = self.pages.get(self.cleaned_data["status_page"])
+        if page is None:  # the choices are these pages; this is a stale form's
+            raise ValidationError("That status page no longer exists.")
+        return page
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self._refuse_foreign_components()
+        return data
 
 
 class UpdateForm(_ComponentStatusesMixin, forms.Form):
@@ -174,14 +221,22 @@ class UpdateForm(_ComponentStatusesMixin, forms.Form):
         self, *args: Any, published: StatusPageIncident, components: list[Component], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.page_name = published.status_page.name
         self.fields["status"].initial = (
             published.status if published.status in dict(UPDATE_STATUSES) else "resolved"
         )
         held = {a.component_id: a.status for a in published.affected.all()}
         self._add_component_fields(components, held)
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self._refuse_foreign_components()
+        return data
+
 
 # --- The incident page's panel --------------------------------------------------------------
+
+PUBLISH_COMPONENTS_ID = "sp-publish-components"
 
 
 @dataclass
@@ -191,22 +246,48 @@ class LinkedIncident:
     form: UpdateForm | None
 
 
-def _org_pages(organization_id: uuid.UUID) -> tuple[list[StatusPage], list[Component]]:
-    pages = list(StatusPage.objects.filter(organization_id=organization_id).order_by("name"))
-    components = list(
-        Component.objects.filter(organization_id=organization_id)
-        .select_related("status_page")
-        .order_by("status_page__name", "position", "name")
+@dataclass
+class PageChoice:
+    """The organization's pages, the one the publish form shows, and that page's components.
+
+    ``service_components`` are the components (of any page) showing the incident's service:
+    they start at the status the incident's severity implies.
+    """
+
+    pages: list[StatusPage]
+    page: StatusPage | None
+    components: list[Component]
+    service_components: set[uuid.UUID]
+
+
+def _components_of(organization_id: uuid.UUID, page_ids: list[uuid.UUID]) -> list[Component]:
+    if not page_ids:
+        return []
+    return list(
+        Component.objects.filter(organization_id=organization_id, status_page_id__in=page_ids)
+        .only("id", "name", "status_page_id", "position")
+        .order_by("position", "name")
     )
-    # One query for the links, not a prefetch: prefetching builds a queryset per component.
-    linked = defaultdict(set)
-    if components:
-        links = ComponentService.objects.filter(organization_id=organization_id)
-        for component_id, service_id in links.values_list("component_id", "service_id"):
-            linked[component_id].add(service_id)
-    for component in components:
-        component.linked_service_ids = linked[component.pk]
-    return pages, components
+
+
+def _page_choice(incident: Incident, wanted: str | None = None) -> PageChoice:
+    """Which page the publish form shows: ``wanted`` (the chooser's value) if it is one of
+    the organization's pages, else the first page showing the incident's service, else the
+    first by name. Three small queries, whatever the number of pages and components."""
+    organization_id = incident.organization_id
+    pages = list(StatusPage.objects.filter(organization_id=organization_id).order_by("name"))
+    showing: dict[uuid.UUID, uuid.UUID] = {}
+    if pages and incident.service_id:
+        showing = dict(
+            ComponentService.objects.filter(
+                organization_id=organization_id, service_id=incident.service_id
+            ).values_list("component_id", "component__status_page_id")
+        )
+    page = next((p for p in pages if str(p.pk) == wanted), None) if wanted else None
+    if page is None:
+        page = next((p for p in pages if p.pk in showing.values()), pages[0] if pages else None)
+    components = _components_of(organization_id, [page.pk]) if page else []
+    return PageChoice(pages, page, components, set(showing))
 
 
 def incident_panel(
@@ -234,10 +315,11 @@ def incident_panel(
         .order_by("-started_at")
     )
     can_respond = request.membership.allows(Permission.RESPOND)
-    pages: list[StatusPage] = []
-    components: list[Component] = []
-    if can_respond:
-        pages, components = _org_pages(incident.organization_id)
+    components: dict[uuid.UUID, list[Component]] = defaultdict(list)
+    if can_respond and linked:
+        page_ids = list({published.status_page_id for published in linked})
+        for component in _components_of(incident.organization_id, page_ids):
+            components[component.status_page_id].append(component)
     entries = []
     for published in linked:
         updates = list(published.updates.all())
@@ -249,19 +331,35 @@ def incident_panel(
                 form = update_form[1]
             else:
                 form = UpdateForm(
-                    published=published,
-                    components=[
-                        c for c in components if c.status_page_id == published.status_page_id
-                    ],
+                    published=published, components=components[published.status_page_id]
                 )
         entries.append(LinkedIncident(published, updates, form))
-    if can_respond and pages and publish_form is None and not linked:
-        publish_form = PublishForm(incident=incident, pages=pages, components=components)
+    page_count = 0
+    if can_respond and not linked:
+        if publish_form is None:
+            publish_form = PublishForm(incident=incident, choice=_page_choice(incident))
+        page_count = len(publish_form.pages)
     return {
         "status_page_incidents": entries,
-        "publish_form": publish_form if can_respond and pages else None,
-        "status_page_count": len(pages),
+        "publish_form": publish_form if can_respond and page_count else None,
+        "status_page_count": page_count,
     }
+
+
+@require_GET
+@member_required(Permission.RESPOND)
+def publish_components(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """The publish form's component selects for the page just chosen (htmx swaps them in)."""
+    incident = get_object_or_404(Incident, pk=pk, organization=request.organization)
+    try:
+        page_id = uuid.UUID(request.GET.get("status_page", ""))
+    except ValueError:
+        return HttpResponseBadRequest("status_page: choose one of your status pages.")
+    choice = _page_choice(incident, str(page_id))
+    if choice.page is None or choice.page.pk != page_id:
+        raise Http404("No such status page.")
+    form = PublishForm(incident=incident, choice=choice)
+    return render(request, "statuspages/responder/_publish_components.html", {"form": form})
 
 
 def _field_errors(form: forms.Form, error: ValidationError) -> None:
@@ -288,13 +386,13 @@ def _rerender(request: HttpRequest, incident: Incident, **panel: Any) -> HttpRes
 def publish_from_incident(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Open a public incident from this incident, in one step (idempotent per page)."""
     incident = get_object_or_404(Incident, pk=pk, organization=request.organization)
-    pages, components = _org_pages(incident.organization_id)
-    form = PublishForm(request.POST, incident=incident, pages=pages, components=components)
+    choice = _page_choice(incident, request.POST.get("status_page"))
+    form = PublishForm(request.POST, incident=incident, choice=choice)
     if not form.is_valid():
         return _rerender(request, incident, publish_form=form)
     page = form.cleaned_data["status_page"]
     try:
-        statuses = form.component_statuses(page)
+        statuses = form.component_statuses()
         with transaction.atomic():
             # Serialise per incident: a double click cannot open two public incidents.
             Incident.objects.select_for_update().filter(pk=incident.pk).first()
@@ -347,12 +445,12 @@ def update_from_incident(
         incident=incident,
         organization=request.organization,
     )
-    components = list(Component.objects.filter(status_page=published.status_page_id))
+    components = _components_of(request.organization.pk, [published.status_page_id])
     form = UpdateForm(request.POST, published=published, components=components)
     if not form.is_valid():
         return _rerender(request, incident, update_form=(published.pk, form))
     try:
-        statuses = form.component_statuses(published.status_page)
+        statuses = form.component_statuses()
         with transaction.atomic():
             StatusPageIncident.objects.select_for_update().filter(pk=published.pk).first()
             latest = published.updates.order_by("-created_at").first()
@@ -406,8 +504,6 @@ class PageRow:
 @member_required()
 def status_page_list(request: HttpRequest) -> HttpResponse:
     """Every page of the organization with what its readers see right now."""
-    from django.shortcuts import render
-
     pages = (
         StatusPage.objects.filter(organization=request.organization)
         .annotate(component_count=Count("components", distinct=True))

@@ -73,6 +73,28 @@ def test_incident_appears_is_acknowledged_and_timeline_updates(page, live_server
     expect(page.locator(f"tr[data-incident='{incident.pk}'] .badge")).to_have_text("Resolved")
 
 
+def test_long_timeline_shows_all_and_stays_live(page, live_server, world):
+    incident = lifecycle.open_incident(world["api"], "Noisy disk alerts").incident
+    for n in range(60):
+        lifecycle.add_note(incident, world["ben"], f"Disk note {n:02}")
+    log_in(page, live_server, "ana@acme.example")
+    page.goto(f"{live_server.url}/incidents/{incident.pk}/")
+    entries = page.locator("#timeline > li")
+    expect(entries).to_have_count(50)
+    expect(page.locator("#timeline")).not_to_contain_text("Disk note 00")
+
+    page.locator("#timeline-all").click()
+    expect(page.locator("#timeline")).to_contain_text("Disk note 00")
+    total = entries.count()
+    assert total > 60
+
+    # The live fragment refreshes in "all" mode: nothing is cut back to the newest 50.
+    lifecycle.add_note(incident, world["ben"], "Replaced the disk")
+    expect(page.locator("#timeline")).to_contain_text("Replaced the disk")
+    expect(entries).to_have_count(total + 1)
+    expect(page.locator("#timeline-recent")).to_be_visible()
+
+
 def test_list_updates_when_acknowledged_elsewhere(page, live_server, world):
     incident = lifecycle.open_incident(world["api"], "Queue backlog").incident
     log_in(page, live_server, "ben@acme.example")

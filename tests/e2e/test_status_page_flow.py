@@ -37,7 +37,18 @@ def world(org_a):
     )
     check = make_check(org_a, "Checkout health", service=api, failure_threshold=1)
     Component.objects.filter(pk=checkout.pk).update(monitoring_check_id=check.pk)
-    return {"ana": ana, "internal": internal, "page": page, "check": check, "database": database}
+    # A second page, first by name: the publish form starts on it for an incident no
+    # component shows, and the responder switches to "Acme Status".
+    staff = StatusPage.objects.create(organization=org_a, name="Acme Internal", slug="internal")
+    build_farm = Component.objects.create(organization=org_a, status_page=staff, name="Builds")
+    return {
+        "ana": ana,
+        "internal": internal,
+        "page": page,
+        "check": check,
+        "database": database,
+        "build_farm": build_farm,
+    }
 
 
 def log_in(page, live_server, email):
@@ -95,6 +106,12 @@ def test_responder_posts_status_page_updates_from_the_incident_page(page, live_s
     form = page.locator("#sp-publish-form")
     expect(form.locator("input[name=name]")).to_have_value("Replica lag on the primary DB")
     form.locator("input[name=name]").fill("Slow database queries")
+    # The chooser starts on the first page; choosing another fetches its components.
+    expect(form.locator(f"select[name='component-{world['build_farm'].pk}']")).to_have_count(1)
+    form.locator("select[name=status_page]").select_option(label="Acme Status")
+    components = form.locator("#sp-publish-components")
+    expect(components).to_have_attribute("data-page", str(world["page"].pk))
+    expect(form.locator(f"select[name='component-{world['build_farm'].pk}']")).to_have_count(0)
     form.locator("select[name=impact]").select_option("critical")
     form.locator(f"select[name='component-{world['database'].pk}']").select_option("major_outage")
     form.locator("textarea[name=message]").fill("We are investigating **slow** queries.")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import UserActivityLog
 from incidents import lifecycle
@@ -89,6 +92,80 @@ def test_incident_page_shows_timeline_with_deliveries(login, crew, open_incident
     assert "Incident opened" in page
     # A viewer reads; no action buttons.
     assert "Acknowledge</button>" not in page and "Add note" not in page
+
+
+def test_timeline_shows_the_newest_entries_and_links_to_all(login, crew, open_incident, org_a):
+    incident = open_incident()  # "Incident opened" and its page of the responder: 2+ rows
+    base = timezone.now()
+    deliveries = [
+        NotificationHistory.objects.create(
+            organization=org_a, incident=incident, user=crew.manager, channel="sms",
+            target="+15550000000", idempotency_key=f"t{n}", status="failed", attempts=3,
+            error=f"carrier said no {n}", sent_at=base + dt.timedelta(minutes=n + 1),
+        )
+        for n in range(5)
+    ]  # fmt: skip
+    # What delivery.py writes when a delivery finishes: the delivery row stands for it.
+    IncidentUpdate.objects.bulk_create(
+        IncidentUpdate(
+            organization=org_a, incident=incident, update_type="notification",
+            message=f"duplicate {n}", metadata={"history": str(row.pk), "channel": "sms"},
+        )
+        for n, row in enumerate(deliveries)
+    )  # fmt: skip
+    IncidentUpdate.objects.create(
+        organization=org_a, incident=incident, update_type="notification",
+        message="delivery row gone", metadata={"history": "not-a-uuid"},
+    )  # fmt: skip
+    for n in range(60):
+        lifecycle.add_note(incident, crew.responder, f"note {n:02}")
+    client = login(crew.viewer)
+    url = reverse("incident-detail", args=[incident.pk])
+    response = client.get(url)
+    timeline, info = response.context["timeline"], response.context["timeline_info"]
+    # Every row and every delivery (opening paged the responder too), less the 5 duplicates.
+    expected = (
+        IncidentUpdate.objects.filter(incident=incident).count()
+        + NotificationHistory.objects.filter(incident=incident).count()
+        - 5
+    )
+    assert len(timeline) == 50 and info.total == expected and not info.showing_all
+    at = [entry.at for entry in timeline]
+    assert at == sorted(at, reverse=True)
+    # The deliveries sent in the future (+1..5 min) are newest: who, channel, status, error.
+    assert [e.kind for e in timeline[:5]] == ["delivery"] * 5
+    assert timeline[0].error == "carrier said no 4" and timeline[0].user == str(crew.manager)
+    assert timeline[5].message == "note 59"
+    page = response.content.decode()
+    assert "duplicate" not in page and "carrier said no 4" in page
+    assert "note 59" in page and "note 15" in page
+    assert "note 14" not in page  # 5 deliveries and notes 59..15 are the newest 50
+    link = f'href="{url}?timeline=all#timeline" id="timeline-all">Show all {expected} entries'
+    assert link in page and f'hx-get="/incidents/{incident.pk}/live/"' in page
+
+    everything = client.get(url, {"timeline": "all"})
+    page = everything.content.decode()
+    assert len(everything.context["timeline"]) == expected
+    assert "note 00" in page and "delivery row gone" in page and "duplicate" not in page
+    assert "Incident opened" in page and "Show all" not in page
+    assert f'hx-get="/incidents/{incident.pk}/live/?timeline=all"' in page
+
+    # The live fragment keeps the mode, and its ETag tells the two apart.
+    live = reverse("incident-live", args=[incident.pk])
+    recent, full = client.get(live), client.get(live, {"timeline": "all"})
+    assert len(recent.context["timeline"]) == 50 and len(full.context["timeline"]) == expected
+    assert recent["ETag"] != full["ETag"]
+    assert f'hx-get="{live}?timeline=all"' in full.content.decode()
+    assert client.get(live, {"timeline": "bogus"})["ETag"] == recent["ETag"]
+
+
+def test_short_timeline_has_no_link(login, crew, open_incident):
+    incident = open_incident()
+    lifecycle.add_note(incident, crew.responder, "Looking")
+    response = login(crew.viewer).get(reverse("incident-detail", args=[incident.pk]))
+    info = response.context["timeline_info"]
+    assert info.total == len(response.context["timeline"]) and info.more == 0
+    assert "Show all" not in response.content.decode()
 
 
 def test_acknowledge_double_click_and_resolve_in_another_tab(login, crew, open_incident):

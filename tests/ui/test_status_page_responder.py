@@ -145,7 +145,7 @@ def test_subscribers_can_be_spared(login, crew, setup, open_incident, org_a):
 
 
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
-    login, crew, setup, open_incident, org_b
+    login, crew, setup, open_incident, org_a, org_b
 ):
     incident = open_incident()
     client = login(crew.responder)
@@ -158,11 +158,23 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
     theirs = build_page(org_b, "globex")
     response = publish(client, incident, theirs.page)
     assert response.status_code == 400 and "status_page" in response.context["publish_form"].errors
-    response = publish(
-        client, incident, setup.page, **{f"component-{theirs.api.pk}": "major_outage"}
-    )
-    assert response.status_code == 200  # an unknown field is simply not a field here
-    assert Component.objects.get(pk=theirs.api.pk).status == "operational"
+    # A component of another organization's page, or of another of our pages: refused by
+    # its field name, and nothing is published (no public incident, no component touched).
+    ours = build_page(org_a, "acme-eu", name="Acme EU")
+    for foreign in (theirs.api, ours.api):
+        field = f"component-{foreign.pk}"
+        chosen = {field: "major_outage", f"component-{setup.db.pk}": "degraded_performance"}
+        response = publish(client, incident, setup.page, **chosen)
+        assert response.status_code == 400
+        errors = response.context["publish_form"].non_field_errors()
+        assert any(error.startswith(f"{field}: not a component of Acme Status") for error in errors)
+        assert f"{field}: not a component of Acme Status" in response.content.decode()
+    assert not StatusPageIncident.objects.filter(incident=incident).exists()
+    untouched = Component.objects.filter(pk__in=[theirs.api.pk, ours.api.pk, setup.db.pk])
+    assert set(untouched.values_list("status", flat=True)) == {"operational"}
+    # "Not affected" for a component the chooser showed before switching pages is harmless.
+    response = publish(client, incident, setup.page, **{f"component-{ours.api.pk}": ""})
+    assert response.status_code == 200
     assert StatusPageIncident.objects.filter(incident=incident).count() == 1
 
 
@@ -277,3 +289,75 @@ def test_incident_page_shows_the_linked_monitor(login, crew, org_a, api):
         login(crew.viewer).get(reverse("incident-detail", args=[outcome.incident_id])).status_code
         == 200
     )
+
+
+def component_selects(html: str) -> set[str]:
+    return set(re.findall(r'<select name="component-([0-9a-f-]+)"', html))
+
+
+def test_publish_form_holds_one_pages_components_and_fetches_another_on_demand(
+    login, crew, setup, open_incident, org_a
+):
+    # Two more pages; "AAA Internal" sorts first but does not show the incident's service.
+    other = build_page(org_a, "aaa-internal", name="AAA Internal")
+    build_page(org_a, "beta", name="Beta")
+    incident = open_incident("Checkout errors", severity="critical")
+    client = login(crew.responder)
+    response = client.get(reverse("incident-detail", args=[incident.pk]))
+    page = response.content.decode()
+    assert response.context["publish_form"]["status_page"].value() == setup.page.pk
+    assert component_selects(page) == {str(c.pk) for c in (setup.api, setup.web, setup.db)}
+    chooser = re.search(r'<select name="status_page"([^>]*)>(.*?)</select>', page, re.S)
+    assert re.findall(r">([^<]+)</option>", chooser[2]) == ["AAA Internal", "Acme Status", "Beta"]
+    url = reverse("status-page-publish-components", args=[incident.pk])
+    assert f'hx-get="{url}"' in chooser[1] and 'hx-target="#sp-publish-components"' in chooser[1]
+
+    # The chooser fetches the chosen page's selects, its service's component preselected.
+    fragment = client.get(url, {"status_page": str(other.page.pk)}, headers={"HX-Request": "1"})
+    html = fragment.content.decode()
+    assert fragment.status_code == 200 and html.startswith('<div id="sp-publish-components"')
+    assert component_selects(html) == {str(c.pk) for c in (other.api, other.web, other.db)}
+    assert 'major_outage" selected' not in html
+    back = client.get(url, {"status_page": str(setup.page.pk)}).content.decode()
+    held = re.search(rf'<select name="component-{setup.api.pk}"[^>]*>(.*?)</select>', back)
+    assert held and '<option value="major_outage" selected>' in held[1]
+
+    # Posting validates against the page posted, not the one first shown.
+    response = publish(
+        client, incident, other.page, **{f"component-{other.db.pk}": "partial_outage"}
+    )
+    assert messages_of(response) == ["Published on AAA Internal: Investigating."]
+    other.db.refresh_from_db()
+    setup.db.refresh_from_db()
+    assert (other.db.status, setup.db.status) == ("partial_outage", "operational")
+
+    # An update to it refuses a component of the first page, by name, and writes nothing.
+    published = StatusPageIncident.objects.get(incident=incident)
+    update_url = reverse("status-page-update-from-incident", args=[incident.pk, published.pk])
+    field = f"component-{setup.db.pk}"
+    data = {"status": "identified", "message": "x", field: "degraded_performance"}
+    response = client.post(update_url, data)
+    assert response.status_code == 400
+    assert f"{field}: not a component of AAA Internal" in response.content.decode()
+    assert published.updates.count() == 1
+    setup.db.refresh_from_db()
+    assert setup.db.status == "operational"
+
+
+def test_component_fragment_is_organization_scoped(
+    client, login, crew, setup, open_incident, org_b
+):
+    incident = open_incident()
+    theirs = build_page(org_b, "globex")
+    url = reverse("status-page-publish-components", args=[incident.pk])
+    responder = login(crew.responder)
+    assert responder.get(url, {"status_page": str(theirs.page.pk)}).status_code == 404
+    for garbage in ({"status_page": "page-1"}, {}):
+        refused = responder.get(url, garbage)
+        assert refused.status_code == 400 and b"status_page" in refused.content
+    assert login(crew.viewer).get(url, {"status_page": str(setup.page.pk)}).status_code == 403
+    outsider = member(org_b, "eve@globex.example", role="admin")
+    client.force_login(outsider)
+    for page in (theirs.page, setup.page):
+        response = client.get(url, {"status_page": str(page.pk)})
+        assert response.status_code == 404 and b"Acme" not in response.content
