@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.errors import Conflict
+from accounts.api.pagination import ApiCursorPagination
 from accounts.api.views import OrganizationViewSetMixin, acting_user
 from accounts.roles import Permission
 from statuspages import services, subscriptions
@@ -82,6 +83,16 @@ class ComponentViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ComponentFilter
     ordering = ("position", "name")
+
+
+class NewestUpdatesFirst(ApiCursorPagination):
+    """A published incident's updates as its public page shows them: newest first (by the
+    time shown, which may be set back). ``id`` breaks ties, so page boundaries are stable."""
+
+    ordering = ("-display_at", "-id")
+
+    def get_ordering(self, request, queryset, view) -> tuple[str, ...]:
+        return self.ordering
 
 
 class StatusPageIncidentViewSet(
@@ -149,12 +160,12 @@ class StatusPageIncidentViewSet(
         detail=True,
         methods=["get", "post"],
         serializer_class=StatusPageUpdateSerializer,
-        pagination_class=None,
+        pagination_class=NewestUpdatesFirst,
         filter_backends=[],  # the incident list's filters do not apply to its updates
     )
     def updates(self, request: Request, pk: str | None = None) -> Response:
-        """The incident's public timeline, newest first; POST adds an update (its status
-        becomes the incident's, subscribers are told)."""
+        """The incident's public timeline, newest first, in pages; POST adds an update (its
+        status becomes the incident's, subscribers are told)."""
         incident = self.get_object()
         if request.method == "POST":
             data = StatusPageUpdateCreateSerializer(data=request.data)
@@ -170,7 +181,8 @@ class StatusPageIncidentViewSet(
             )
             return Response(StatusPageUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
         updates = StatusPageIncidentUpdate.objects.filter(status_page_incident=incident)
-        return Response(StatusPageUpdateSerializer(updates[:1000], many=True).data)
+        page = self.paginate_queryset(updates)
+        return self.get_paginated_response(StatusPageUpdateSerializer(page, many=True).data)
 
 
 class MaintenanceWindowViewSet(OrganizationViewSetMixin, viewsets.ModelViewSet):

@@ -193,8 +193,13 @@ def test_publishing_notifies_subscribers_as_the_admin_does(api, full_world_a):
     assert resolved.status_code == 201
     incident = api.get(f"{url}/").json()
     assert incident["status"] == "resolved" and incident["resolved_at"]
-    timeline = api.get(f"{url}/updates/").json()
+    timeline = api.get(f"{url}/updates/").json()["results"]
     assert [u["status"] for u in timeline] == ["resolved", "identified", "investigating"]
+    first = api.get(f"{url}/updates/?limit=2").json()
+    assert [u["status"] for u in first["results"]] == ["resolved", "identified"]
+    rest = api.get(first["next"]).json()
+    assert [u["status"] for u in rest["results"]] == ["investigating"] and rest["next"] is None
+    assert api.get(f"{url}/updates/?cursor=bogus").status_code == 400
     quiet_body = {"status": "postmortem", "body": "Write-up.", "deliver_notifications": False}
     quiet = api.post(f"{url}/updates/", quiet_body)
     assert quiet.status_code == 201
