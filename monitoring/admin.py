@@ -9,10 +9,18 @@ Like every admin here (``accounts/admin.py``), checks, alerts and rollups are sc
 active organization and gated by role: managers edit checks, everyone with admin access
 reads, and pause / resume go through the responder app's own action (same rule, same
 activity log). Locations are global: only superusers edit them.
+
+A check's secrets are write-only here as in the API (``monitoring.checks.secrets``): the
+form shows them masked and saving it untouched keeps them, and "run now" takes the same
+on-demand limit as the API and the responder app (``monitoring.on_demand``).
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -21,7 +29,11 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin import OrganizationScopedAdmin, ReadOnlyAdmin, RoleGatedMixin, allows
 from accounts.roles import Permission
-from monitoring import admin_results  # noqa: F401  (registers the check results list)
+from monitoring import (
+    admin_results,  # noqa: F401  (registers the check results list)
+    on_demand,
+)
+from monitoring.checks import secrets
 from monitoring.models import (
     CheckResult,
     CheckSchedule,
@@ -54,8 +66,32 @@ class CheckScheduleInline(RoleGatedMixin, admin.TabularInline):
     verbose_name_plural = "locations (one schedule each)"
 
 
+class CheckForm(forms.ModelForm):
+    """The check form with its secrets masked; the mask saved back keeps the stored value.
+
+    The form is written back whole, so a write-only setting (``basic_auth_password``) is
+    shown as the mask rather than left out, which would delete it on save.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "config" in self.fields and not self.instance._state.adding:
+            self.initial["config"] = secrets.masked_config(self.instance.config, placeholders=True)
+
+    def clean_config(self) -> Any:
+        config = self.cleaned_data.get("config")
+        if not isinstance(config, dict):
+            return config
+        stored = None if self.instance._state.adding else self.instance.config
+        try:
+            return secrets.restore_secrets(config, stored)
+        except secrets.MaskWithoutSecret as error:
+            raise forms.ValidationError(f"{error.setting}: {error}") from None
+
+
 @admin.register(MonitoringCheck)
 class MonitoringCheckAdmin(OrganizationScopedAdmin):
+    form = CheckForm
     list_display = [
         "name",
         "check_type",
@@ -86,6 +122,7 @@ class MonitoringCheckAdmin(OrganizationScopedAdmin):
         "last_fail_at",
         "recent_results",
         "all_results",
+        "masked_config",
     ]
     fieldsets = [
         (None, {"fields": ["name", "check_type", "config", "service"]}),
@@ -121,6 +158,22 @@ class MonitoringCheckAdmin(OrganizationScopedAdmin):
         ("Heartbeat", {"fields": ["heartbeat_url", "last_ping_at", "last_fail_at"]}),
         ("Recent results", {"fields": ["recent_results", "all_results"]}),
     ]
+
+    def get_fieldsets(self, request: HttpRequest, obj=None) -> list:
+        """Readers who may not edit see the config read-only, so through the mask too."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [
+                "masked_config" if field == "config" else field for field in options["fields"]
+            ]})
+            for name, options in fieldsets
+        ]  # fmt: skip
+
+    @admin.display(description="Config")
+    def masked_config(self, obj: MonitoringCheck) -> str:
+        return json.dumps(secrets.masked_config(obj.config, placeholders=True), indent=2)
 
     @admin.display(description="Heartbeat URL")
     def heartbeat_url(self, obj: MonitoringCheck) -> str:
@@ -194,12 +247,56 @@ class MonitoringCheckAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Run selected checks now", permissions=["respond"])
     def run_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Each check through the on-demand limit the API and the responder app take.
+
+        The limit is what keeps "run now" from probing a target at will, so the admin gets
+        no door around it: refused checks are skipped and the message says why and when
+        to retry; without Redis nothing runs.
+        """
         from monitoring.engine import run_now
 
-        for check in queryset[:20]:
+        ran: list[str] = []
+        skipped: dict[str, list[str]] = {}
+        retry_after: dict[str, int] = {}
+        unreachable: list[str] = []
+        for check in queryset.order_by("name"):
+            if check.is_paused:
+                skipped.setdefault("The check is paused; resume it first.", []).append(check.name)
+                continue
+            if unreachable:  # one timeout is enough to know
+                unreachable.append(check.name)
+                continue
+            try:
+                on_demand.claim_run_now(check)
+            except on_demand.RunNowUnavailable:
+                unreachable.append(check.name)
+                continue
+            except on_demand.RunNowTooSoon as refused:
+                reason = str(refused)
+                skipped.setdefault(reason, []).append(check.name)
+                retry_after[reason] = max(retry_after.get(reason, 0), refused.retry_after)
+                continue
             outcome = run_now(check)
-            state = outcome.state if outcome else "paused"
-            self.message_user(request, f"{check}: {state}", messages.INFO)
+            ran.append(f"{check.name} ({outcome.state if outcome else 'not run'})")
+        if ran:
+            self.message_user(
+                request, f"Ran {len(ran)} check(s): {', '.join(ran)}.", messages.SUCCESS
+            )
+        for reason, names in skipped.items():
+            retry = f" Retry in {retry_after[reason]} s." if reason in retry_after else ""
+            self.message_user(
+                request,
+                f"Skipped {len(names)} check(s): {', '.join(names)}. {reason}{retry}",
+                messages.WARNING,
+            )
+        if unreachable:
+            self.message_user(
+                request,
+                f"Skipped {len(unreachable)} check(s): {', '.join(unreachable)}. The run-now "
+                "limit cannot be checked (Redis is unreachable), so nothing more was run; "
+                "the checks keep running on their schedules.",
+                messages.ERROR,
+            )
 
 
 @admin.register(MonitoringAlert)

@@ -81,8 +81,12 @@ class CheckSerializer(serializers.ModelSerializer):
             "passwd, cookie, session, signature or credential (e.g. `X-Api-Key`). Sending "
             f'`"{secrets.MASK}"` back (for such a header or `basic_auth_password`) keeps the '
             "stored value, so a check read and written back keeps its secrets; a header "
-            "left out of `headers` is removed. The mask for a secret that is not stored is "
-            "a 400."
+            "left out of `headers` is removed. In `url`, the password of its userinfo and "
+            "the values of query parameters with a secret name (as for headers, plus `sig` "
+            "and `pwd`, e.g. `?token=`, `?api_key=`) are masked the same way, and "
+            f'`"{secrets.MASK}"` written back in one of those places keeps the stored '
+            "value; a new value replaces it. The request `body` is returned as stored. "
+            "The mask for a secret that is not stored is a 400."
         ),
     )
     locations = serializers.SlugRelatedField(

@@ -12,8 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from monitoring.checks.secrets import MASK, is_secret_header
+from accounts.api.keys import create_api_key
+from accounts.models import ApiKey
+from monitoring.checks.secrets import MASK, is_secret_header, is_secret_parameter, masked_url
 from monitoring.models import MonitoringCheck
+from tests.api.conftest import Api
+from tests.monitoring.factories import make_check
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +39,7 @@ def recording_site(settings):
         def do_GET(self) -> None:
             seen.clear()
             seen.update((name.lower(), value) for name, value in self.headers.items())
+            seen[":path"] = self.path
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -175,3 +180,131 @@ def test_the_schema_documents_the_write_only_secrets(api):
     ).json()
     config = schema["components"]["schemas"]["Check"]["properties"]["config"]
     assert MASK in config["description"] and "Authorization" in config["description"]
+
+
+# --- Secrets in the URL: userinfo password and secret-named query parameters -------------
+
+SECRET_URL = "https://example.com/health?token=t0ps3cret&region=eu&X-Amz-Signature=s1gn%2B&sig=z"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("token", True),
+        ("access_token", True),
+        ("api_key", True),
+        ("apikey", True),
+        ("key", True),
+        ("secret", True),
+        ("password", True),
+        ("signature", True),
+        ("X-Amz-Signature", True),
+        ("sig", True),
+        ("auth", True),
+        ("region", False),
+        ("design", False),  # "sig" counts only as a word
+        ("page", False),
+        ("format", False),
+    ],
+)
+def test_which_query_parameters_are_secret(name, secret):
+    assert is_secret_parameter(name) is secret
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://example.com/", "https://example.com/"),
+        ("https://ops:hunter2@example.com:8443/x?a=1", "https://ops:********@example.com:8443/x?a=1"),
+        ("https://ops@example.com/", "https://ops@example.com/"),
+        ("https://h.example/?token=t&b=%20+&flag&key=#frag", "https://h.example/?token=********&b=%20+&flag&key=#frag"),
+        ("https://h.example/?", "https://h.example/?"),
+    ],
+)  # fmt: skip
+def test_masked_url_changes_only_the_secret_places(url, shown):
+    assert masked_url(url) == shown
+
+
+def test_url_secrets_are_masked_on_read_for_every_key(api, read_api, world_a):
+    created = _create(api, SECRET_URL)
+    shown = (
+        "https://example.com/health?token=********&region=eu&X-Amz-Signature=********&sig=********"
+    )
+    assert created["config"]["url"] == shown
+    for client in (api, read_api):
+        assert client.get(f"/api/v1/checks/{created['id']}/").json()["config"]["url"] == shown
+        listed = json.dumps(client.get("/api/v1/checks/").json())
+        assert "t0ps3cret" not in listed and "s1gn" not in listed
+    assert MonitoringCheck.objects.get(pk=created["id"]).config["url"] == SECRET_URL
+
+
+def test_a_url_written_back_masked_keeps_its_secrets(api, world_a, recording_site):
+    site, seen = recording_site
+    created = _create(api, f"{site}health?token=t0ps3cret&region=eu")
+    read = api.get(f"/api/v1/checks/{created['id']}/").json()
+    assert read["config"]["url"].endswith("?token=********&region=eu")
+    body = {key: read[key] for key in ("name", "check_type", "config", "locations")}
+    written = api.put(f"/api/v1/checks/{created['id']}/", {**body, "name": "Renamed"})
+    assert written.status_code == 200, written.content
+    stored = MonitoringCheck.objects.get(pk=created["id"])
+    assert (stored.name, stored.config["url"]) == (
+        "Renamed",
+        f"{site}health?token=t0ps3cret&region=eu",
+    )
+    assert api.post(f"/api/v1/checks/{created['id']}/run-now/").status_code == 200
+    assert seen[":path"] == "/health?token=t0ps3cret&region=eu"  # the site got the real one
+
+
+def test_a_new_value_in_the_url_replaces_the_stored_one(api, world_a):
+    created = _create(api, SECRET_URL)
+    url = "https://example.com/health?token=r0tated&region=us&X-Amz-Signature=********&sig=z2"
+    patched = api.patch(f"/api/v1/checks/{created['id']}/", {"config": {"url": url}})
+    assert patched.status_code == 200, patched.content
+    assert "r0tated" not in json.dumps(patched.json())
+    stored = MonitoringCheck.objects.get(pk=created["id"]).config["url"]
+    assert (
+        stored
+        == "https://example.com/health?token=r0tated&region=us&X-Amz-Signature=s1gn%2B&sig=z2"
+    )
+
+
+def test_the_mask_in_the_url_without_a_stored_value_is_a_400(api, world_a):
+    created = _create(api, SECRET_URL)
+    masked = "https://example.com/health?token=********&api_key=********"
+    response = api.patch(f"/api/v1/checks/{created['id']}/", {"config": {"url": masked}})
+    assert response.status_code == 400
+    assert "api_key" in response.json()["error"]["fields"]["config"]["url"][0]
+    assert MonitoringCheck.objects.get(pk=created["id"]).config["url"] == SECRET_URL
+
+
+def test_a_stored_userinfo_password_is_masked(api, read_api, world_a):
+    """New checks may not carry credentials in the URL; one stored before that rule must not
+    show them either, and writing it back tells the client where they belong."""
+    check = make_check(world_a.organization, "Legacy")
+    legacy = "https://ops:hunter2@example.com/?key=k3y"
+    MonitoringCheck.objects.filter(pk=check.pk).update(config={"url": legacy})
+    read = read_api.get(f"/api/v1/checks/{check.pk}/").json()
+    assert read["config"]["url"] == "https://ops:********@example.com/?key=********"
+    written = api.patch(f"/api/v1/checks/{check.pk}/", {"config": read["config"]})
+    assert written.status_code == 400
+    assert "basic auth" in written.json()["error"]["fields"]["config"]["url"][0]
+    assert "hunter2" not in written.content.decode()
+    assert MonitoringCheck.objects.get(pk=check.pk).config["url"] == legacy
+
+
+def test_another_organization_cannot_read_or_keep_a_checks_secrets(api, world_a, org_b):
+    created = _create(api, SECRET_URL)
+    other = Api(create_api_key(org_b, "B", scope=ApiKey.Scope.WRITE).secret)
+    assert other.get(f"/api/v1/checks/{created['id']}/").status_code == 404
+    response = other.patch(
+        f"/api/v1/checks/{created['id']}/", {"config": {"url": "https://evil.example/?token=x"}}
+    )
+    assert response.status_code == 404
+    # A B check sending A's masked URL has nothing stored to keep: no borrowing across orgs.
+    theirs = make_check(org_b, "Theirs", config={"url": "https://example.com/"})
+    borrowed = other.patch(
+        f"/api/v1/checks/{theirs.pk}/", {"config": {"url": created["config"]["url"]}}
+    )
+    assert borrowed.status_code == 400
+    assert MonitoringCheck.objects.get(pk=created["id"]).config["url"] == SECRET_URL
+    assert MonitoringCheck.objects.get(pk=theirs.pk).config["url"] == "https://example.com/"
