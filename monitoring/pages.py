@@ -42,6 +42,7 @@ from accounts.activity import record_activity
 from accounts.roles import Permission
 from incidents.views import member_required
 from monitoring import charts
+from monitoring.checks import secrets
 from monitoring.models import (
     CheckResult,
     CheckState,
@@ -385,10 +386,11 @@ def _get_check(request: HttpRequest, pk: uuid.UUID) -> MonitoringCheck:
 
 
 def target_of(check: MonitoringCheck) -> str:
-    """What the check probes, in one line (the URL, host:port or record name)."""
+    """What the check probes, in one line (the URL, host:port or record name); a token in
+    the URL is shown masked, as the API and admin show it."""
     config = check.config or {}
     if config.get("url"):
-        return str(config["url"])
+        return secrets.masked_url(str(config["url"]))
     if config.get("host"):
         port = config.get("port") or ",".join(str(p) for p in config.get("tcp_ports") or [])
         return f"{config['host']}:{port}" if port else str(config["host"])

@@ -204,7 +204,7 @@ def test_detail_hides_secrets_from_the_config(login, crew, org_a):
         org_a,
         "Private API",
         config={
-            "url": "http://127.0.0.1:9/x",
+            "url": "http://127.0.0.1:9/x?region=eu&access_token=url-sekret",
             "headers": {"Authorization": "Bearer sekret-token"},
             "basic_auth_user": "ops",
             "basic_auth_password": "hunter2",
@@ -212,6 +212,9 @@ def test_detail_hides_secrets_from_the_config(login, crew, org_a):
     )
     page = login(crew.manager).get(reverse("monitor-detail", args=[check.pk])).content.decode()
     assert "sekret-token" not in page and "hunter2" not in page
+    assert "url-sekret" not in page and "region=eu&amp;access_token=********" in page
+    listed = login(crew.viewer).get(reverse("monitor-list")).content.decode()
+    assert "Private API" in listed and "url-sekret" not in listed
     heartbeat = make_check(
         org_a, "Nightly backup", check_type="heartbeat", config={"period_s": 3600}, locations=()
     )
