@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from accounts.models import OrganizationMember
 from monitoring.checks.http import close_shared_clients
 
 from .servers import (
@@ -190,3 +191,16 @@ def silent_dns_server():
     server = DNSTestServer({}, answer=False)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def sign_in(client, make_user):
+    """A client signed in as a member of ``organization`` with ``role`` (not a superuser)."""
+
+    def sign_in_as(organization, role: str, *, is_staff: bool = False):
+        user = make_user(is_staff=is_staff)
+        OrganizationMember.objects.create(organization=organization, user=user, role=role)
+        client.force_login(user)
+        return user
+
+    return sign_in_as

@@ -48,3 +48,21 @@ def result(status: str, reason: str = "", ms: int | None = 20, at: dt.datetime |
         {},
         at or dt.datetime.now(dt.UTC),
     )
+
+
+def check_form(**fields) -> dict:
+    """What the check admin's add/change form posts, with ``fields`` changed."""
+    data = {
+        "name": "Homepage",
+        "check_type": "keyword",
+        "config": '{"url": "https://example.com", "keyword": "Example"}',
+        "interval_seconds": 60,
+        "timeout_seconds": 5,
+        "failure_threshold": 2,
+        "recovery_threshold": 1,
+        "severity": "high",
+        "schedules-TOTAL_FORMS": 0,
+        "schedules-INITIAL_FORMS": 0,
+    }
+    data.update(fields)
+    return data

@@ -13,7 +13,7 @@ from monitoring.engine import record_results
 from monitoring.models import CheckResult, MonitoringAlert, MonitoringCheck
 from tests.incidents.factories import service
 
-from .factories import location, make_check, result
+from .factories import check_form, location, make_check, result
 
 
 @pytest.fixture
@@ -67,19 +67,12 @@ def test_change_page_shows_the_heartbeat_url(admin_client, org_a):
 def test_add_form_reports_config_errors_by_field(admin_client, org_a):
     response = admin_client.post(
         f"{URL}add/",
-        {
-            "organization": org_a.pk,
-            "name": "Broken",
-            "check_type": "keyword",
-            "config": '{"url": "https://example.com"}',
-            "interval_seconds": 10,
-            "timeout_seconds": 5,
-            "failure_threshold": 2,
-            "recovery_threshold": 1,
-            "severity": "high",
-            "schedules-TOTAL_FORMS": 0,
-            "schedules-INITIAL_FORMS": 0,
-        },
+        check_form(
+            organization=org_a.pk,
+            name="Broken",
+            config='{"url": "https://example.com"}',
+            interval_seconds=10,
+        ),
     )
     assert response.status_code == 200  # the form again, with errors
     errors = response.context["adminform"].form.errors
@@ -107,20 +100,10 @@ def test_results_are_listed_read_only_on_their_checks_page(admin_client, org_a):
 def test_add_form_creates_the_check_and_its_schedule(admin_client, org_a):
     response = admin_client.post(
         f"{URL}add/",
-        {
-            "organization": org_a.pk,
-            "name": "Homepage",
-            "check_type": "keyword",
-            "config": '{"url": "https://example.com", "keyword": "Example"}',
-            "interval_seconds": 60,
-            "timeout_seconds": 5,
-            "failure_threshold": 2,
-            "recovery_threshold": 1,
-            "severity": "high",
-            "schedules-TOTAL_FORMS": 1,
-            "schedules-INITIAL_FORMS": 0,
-            "schedules-0-location": location("eu-west").pk,
-        },
+        check_form(
+            organization=org_a.pk,
+            **{"schedules-TOTAL_FORMS": 1, "schedules-0-location": location("eu-west").pk},
+        ),
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     check = MonitoringCheck.objects.get(name="Homepage")
@@ -131,19 +114,6 @@ def test_add_form_creates_the_check_and_its_schedule(admin_client, org_a):
 # --- Organization and role: managers of one organization, not superusers ------------------
 
 
-@pytest.fixture
-def sign_in(client, make_user):
-    """A client signed in as a member of ``organization`` with ``role`` (not a superuser)."""
-
-    def sign_in_as(organization, role: str, *, is_staff: bool = False):
-        user = make_user(is_staff=is_staff)
-        OrganizationMember.objects.create(organization=organization, user=user, role=role)
-        client.force_login(user)
-        return user
-
-    return sign_in_as
-
-
 def scoped_request(user, organization):
     """An admin request as the middleware builds it, but run as the schema owner (no RLS):
     whatever it hides from another organization, the ORM filter hid."""
@@ -152,23 +122,6 @@ def scoped_request(user, organization):
     request.membership = OrganizationMember.objects.get(user=user, organization=organization)
     request.organization = organization
     return request
-
-
-def check_form(**fields):
-    data = {
-        "name": "Homepage",
-        "check_type": "keyword",
-        "config": '{"url": "https://example.com", "keyword": "Example"}',
-        "interval_seconds": 60,
-        "timeout_seconds": 5,
-        "failure_threshold": 2,
-        "recovery_threshold": 1,
-        "severity": "high",
-        "schedules-TOTAL_FORMS": 0,
-        "schedules-INITIAL_FORMS": 0,
-    }
-    data.update(fields)
-    return data
 
 
 def test_manager_lists_and_edits_only_own_checks(client, sign_in, org_a, org_b):

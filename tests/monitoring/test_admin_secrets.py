@@ -13,13 +13,12 @@ import re
 
 import pytest
 
-from accounts.models import OrganizationMember
 from accounts.roles import Role
 from monitoring import on_demand
 from monitoring.checks.secrets import MASK
 from monitoring.models import CheckResult, MonitoringCheck
 
-from .factories import make_check
+from .factories import check_form, make_check
 
 pytestmark = pytest.mark.django_db
 
@@ -33,17 +32,6 @@ CONFIG = {
 }
 
 
-@pytest.fixture
-def sign_in(client, make_user):
-    def sign_in_as(organization, role: str, *, is_staff: bool = False):
-        user = make_user(is_staff=is_staff)
-        OrganizationMember.objects.create(organization=organization, user=user, role=role)
-        client.force_login(user)
-        return user
-
-    return sign_in_as
-
-
 def shown_config(page) -> dict:
     """The config as the change page's textarea shows it."""
     match = re.search(r'<textarea name="config"[^>]*>(.*?)</textarea>', page, re.DOTALL)
@@ -52,20 +40,9 @@ def shown_config(page) -> dict:
 
 
 def form(config: dict, **fields) -> dict:
-    data = {
-        "name": "Private API",
-        "check_type": "http",
-        "config": json.dumps(config),
-        "interval_seconds": 60,
-        "timeout_seconds": 5,
-        "failure_threshold": 2,
-        "recovery_threshold": 1,
-        "severity": "high",
-        "schedules-TOTAL_FORMS": 0,
-        "schedules-INITIAL_FORMS": 0,
-    }
-    data.update(fields)
-    return data
+    return check_form(
+        **{"name": "Private API", "check_type": "http", "config": json.dumps(config), **fields}
+    )
 
 
 def test_change_page_and_list_show_the_secrets_masked(client, sign_in, org_a):
