@@ -36,9 +36,6 @@ IDLE_POLL_SECONDS = 5.0  # an idle process still looks for events another one le
 GATHER_SECONDS = 0.01
 
 
-ACCEPT_SQL = "SELECT accept_integration_event(%s, %s, %s, %s, %s, %s::jsonb, %s)"
-
-
 def accept(
     integration_key: str,
     action: str,
@@ -79,6 +76,7 @@ def accept(
 
 
 _ACCEPT_STATEMENT = b"alert24_accept_integration_event"
+_ACCEPT_SQL = b"SELECT accept_integration_event($1, $2, $3, $4, $5, $6::jsonb, $7)"
 _prepared_on: weakref.WeakSet = weakref.WeakSet()  # connections holding the statement
 
 
@@ -88,8 +86,7 @@ def _accept_now(params: list) -> bool:
     connection.ensure_connection()
     raw = connection.connection
     if raw not in _prepared_on:
-        statement = ACCEPT_SQL.replace("%s", "${}").format(*range(1, 8)).encode()
-        _check(raw, raw.pgconn.prepare(_ACCEPT_STATEMENT, statement), pq.ExecStatus.COMMAND_OK)
+        _check(raw, raw.pgconn.prepare(_ACCEPT_STATEMENT, _ACCEPT_SQL), pq.ExecStatus.COMMAND_OK)
         _prepared_on.add(raw)
     values = [None if value is None else value.encode() for value in params]
     result = raw.pgconn.exec_prepared(_ACCEPT_STATEMENT, values)

@@ -330,34 +330,19 @@ def apply_event(event: Event) -> str | None:
     management command, a test) it is applied in that transaction instead, so the caller
     sees the incident before it commits.
     """
-    dedup_key = event.dedup_key
+    fields: dict[str, Any] = {"dedup_key": event.dedup_key, "reason": "via Events API"}
     if event.action == "trigger":
-        dedup_key = dedup_key or uuid.uuid4().hex
+        fields = {
+            "dedup_key": event.dedup_key or uuid.uuid4().hex,
+            "title": event.summary,
+            "severity": event.severity,
+            "details": event.details,
+        }
     if not connection.in_atomic_block:
-        accepted = event_inbox.accept(
-            event.routing_key,
-            event.action,
-            dedup_key=dedup_key,
-            title=event.summary if event.action == "trigger" else "",
-            severity=event.severity if event.action == "trigger" else "",
-            details=event.details if event.action == "trigger" else None,
-            reason=None if event.action == "trigger" else "via Events API",
-        )
-        return dedup_key if accepted else None
-    if event.action == "trigger":
-        applied = apply(
-            event.routing_key,
-            "trigger",
-            dedup_key=dedup_key,
-            title=event.summary,
-            severity=event.severity,
-            details=event.details,
-        )
-    else:
-        applied = apply(
-            event.routing_key, event.action, dedup_key=dedup_key, reason="via Events API"
-        )
-    return None if applied is None else dedup_key
+        accepted = event_inbox.accept(event.routing_key, event.action, **fields)
+        return fields["dedup_key"] if accepted else None
+    applied = apply(event.routing_key, event.action, **fields)
+    return None if applied is None else fields["dedup_key"]
 
 
 def record_change_event(routing_key: str, event: dict) -> bool:
