@@ -7,8 +7,6 @@ so a check read, edited and written back is shown to still authenticate with the
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -17,6 +15,7 @@ from accounts.models import ApiKey
 from monitoring.checks.secrets import MASK, is_secret_header, is_secret_parameter, masked_url
 from monitoring.models import MonitoringCheck
 from tests.api.conftest import Api
+from tests.local_site import LocalSite
 from tests.monitoring.factories import make_check
 
 pytestmark = pytest.mark.django_db
@@ -33,26 +32,9 @@ HEADERS = {
 def recording_site(settings):
     """A local site that keeps the headers of the last request it got (names lowercased)."""
     settings.MONITORING_ALLOW_PRIVATE_TARGETS = True
-    seen: dict[str, str] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.clear()
-            seen.update((name.lower(), value) for name, value in self.headers.items())
-            seen[":path"] = self.path
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", seen
-    server.shutdown()
-    server.server_close()
+    site = LocalSite()
+    yield site.url, site.seen
+    site.close()
 
 
 def _create(api, url: str = "https://example.com/", **config):

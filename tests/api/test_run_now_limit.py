@@ -7,7 +7,6 @@ tests show the limit holds where it matters (nothing mocked; the real Redis of t
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.cache import cache
@@ -15,45 +14,19 @@ from django.core.cache import cache
 from accounts.api import throttling
 from monitoring import on_demand
 from monitoring.models import CheckResult
+from tests.local_site import LocalSite
 from tests.monitoring.factories import make_check
 
 pytestmark = pytest.mark.django_db
 
 
-class CountingSite:
-    """A local site that counts the requests it gets."""
-
-    def __init__(self) -> None:
-        self.hits = 0
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.hits += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def sites(settings):
     settings.MONITORING_ALLOW_PRIVATE_TARGETS = True
-    made: list[CountingSite] = []
+    made: list[LocalSite] = []
 
-    def make() -> CountingSite:
-        made.append(CountingSite())
+    def make() -> LocalSite:
+        made.append(LocalSite())
         return made[-1]
 
     yield make
