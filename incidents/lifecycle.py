@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from alert24 import redis_clients
 from incidents.models import (
     EscalationPolicy,
     Incident,
@@ -125,8 +125,6 @@ return {2, redis.call('PTTL', KEYS[2])}
 """
 _KICK_KEYS = ["alert24:escalation-kick:now", "alert24:escalation-kick:trailing"]
 _KICK_MARGIN = 0.05  # seconds of clock and round-trip slack when trusting a trailing kick
-_kick_lock = threading.Lock()
-_kick_redis: tuple[str, redis.Redis, Any] | None = None
 _kick_covered_until = 0.0  # monotonic time before which a queued trailing sweep covers us
 _kick_redis_down_until = 0.0
 
@@ -161,14 +159,7 @@ def kick_escalation_sweep() -> None:
 
 
 def _kick_script() -> Any:
-    global _kick_redis
-    with _kick_lock:
-        if _kick_redis is None or _kick_redis[0] != settings.REDIS_URL:
-            client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=0.25, socket_connect_timeout=0.25
-            )
-            _kick_redis = (settings.REDIS_URL, client, client.register_script(_KICK_SCRIPT))
-        return _kick_redis[2]
+    return redis_clients.script(_KICK_SCRIPT, timeout=0.25)
 
 
 def _send_escalation_sweep(countdown: float | None) -> None:

@@ -22,13 +22,12 @@ cannon, and scheduled checks go on regardless.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import redis
-from django.conf import settings
 from django.core.cache import cache
 
+from alert24 import redis_clients
 from monitoring.models import MonitoringCheck
 
 COOLDOWN_S = 30
@@ -51,8 +50,6 @@ redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 return {0, 0}
 """
-_lock = threading.Lock()
-_script: tuple[str, Any] | None = None
 
 
 class RunNowRefused(Exception):
@@ -108,11 +105,4 @@ def claim_run_now(check: MonitoringCheck) -> None:
 
 
 def _claim_script() -> Any:
-    global _script
-    with _lock:
-        if _script is None or _script[0] != settings.REDIS_URL:
-            client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5
-            )
-            _script = (settings.REDIS_URL, client.register_script(_CLAIM_SCRIPT))
-        return _script[1]
+    return redis_clients.script(_CLAIM_SCRIPT, timeout=0.5)

@@ -9,12 +9,10 @@ ingested or the API answering.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import TYPE_CHECKING
 
 import redis
-from django.conf import settings
 from rest_framework.request import Request
 
 if TYPE_CHECKING:
@@ -23,13 +21,11 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from accounts.api.authentication import ApiKeyPrincipal
+from alert24 import redis_clients
 
 log = logging.getLogger(__name__)
 
 _RETRY_REDIS_AFTER = 5.0
-_lock = threading.Lock()
-_client: redis.Redis | None = None
-_client_url: str | None = None
 _down_until = 0.0
 
 PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
@@ -42,13 +38,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def _redis() -> redis.Redis:
-    global _client, _client_url
-    url = settings.REDIS_URL
-    with _lock:
-        if _client is None or _client_url != url:
-            _client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
-            _client_url = url
-        return _client
+    return redis_clients.client(timeout=0.25)
 
 
 def hit(scope: str, ident: str, rate: str) -> float | None:
